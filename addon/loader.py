@@ -1,0 +1,22 @@
+"""First-use loading of the pipeline and its vendored libraries.
+
+Anki's start-up must not pay for llama-index (~1 s of imports), so nothing here runs until the learner
+opens a dialog that needs the pipeline; the dialog calls `load_pipeline()` in a background thread.
+"""
+
+from __future__ import annotations
+
+import importlib
+from pathlib import Path
+from types import ModuleType
+
+from . import vendor_loader
+
+
+def load_pipeline() -> ModuleType:
+    """Make the vendored libraries importable, then import the pipeline package.
+
+    Raises `vendor_loader.VendorError` with a human message when this build can't run here.
+    """
+    vendor_loader.activate(Path(__file__).parent)
+    return importlib.import_module(".pipeline", __package__)

@@ -1,0 +1,57 @@
+"""Launch a real Anki with the driver add-on and read back its report."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from .anki_base import DRIVER_ADDON, LOCAL_BUILD, anki_command, anki_env, prepare_base
+
+
+@dataclass
+class AnkiRun:
+    report: dict
+    output: str
+    base: Path
+    launched_at: float
+
+    @property
+    def seconds_to_profile_open(self) -> float:
+        return self.report["profile_open_time"] - self.launched_at
+
+
+def run_anki(
+    python: Path,
+    tmp: Path,
+    *,
+    steps: list[str],
+    source_text: str = "",
+    addon: Path | None = LOCAL_BUILD,
+    config: dict | None = None,
+    extra_addons: dict[str, Path] | None = None,
+    timeout: float = 240,
+) -> AnkiRun:
+    base = prepare_base(
+        tmp / "base",
+        python,
+        addon=addon,
+        config=config,
+        extra_addons={"zz_e2e_driver": DRIVER_ADDON, **(extra_addons or {})},
+    )
+    scenario = tmp / "scenario.json"
+    report_path = tmp / "report.json"
+    scenario.write_text(json.dumps({"report": str(report_path), "steps": steps, "source_text": source_text}))
+    launched_at = time.time()
+    proc = subprocess.run(
+        anki_command(python, base),
+        env=anki_env(AICG_E2E_CONFIG=str(scenario)),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+    output = proc.stdout + proc.stderr
+    assert report_path.exists(), f"Anki exited ({proc.returncode}) without a report:\n{output[-4000:]}"
+    return AnkiRun(json.loads(report_path.read_text()), output, base, launched_at)

@@ -1,0 +1,50 @@
+"""Real Anki, launched in its own environment with only Anki's packages, with the built add-on installed."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from .anki_base import ADDON_PACKAGE
+from .envs import ANKI_ENVS, ensure_env
+from .run_anki import run_anki
+
+CONFLICTING_ADDON = Path(__file__).parent / "conflicting_addon"
+
+
+@pytest.mark.parametrize("env_name", list(ANKI_ENVS))
+def test_loads_at_startup_without_llama_index_and_imports_vendored_copy_on_first_use(
+    env_name: str, tmp_path: Path, local_build: Path
+) -> None:
+    run = run_anki(ensure_env(env_name), tmp_path, steps=["first_use"])
+
+    assert run.report["menu_entry"], "Tools → Generate Cards… is missing"
+    loaded_at_startup = {name for name, file in run.report["modules_at_startup"].items() if file}
+    assert not loaded_at_startup, f"imported during Anki's start-up: {loaded_at_startup}"
+    first_use = run.report["steps"]["first_use"]
+    assert first_use["state"] == "ready", first_use["status"]
+    libs = run.base / "addons21" / ADDON_PACKAGE / "libs"
+    for name in ("llama_index", "pydantic", "pydantic_core", "tenacity"):
+        assert first_use["modules"][name], f"{name} was not imported on first use"
+        assert Path(first_use["modules"][name]).is_relative_to(libs), first_use["modules"][name]
+    assert "Traceback" not in run.output, run.output[-4000:]
+    assert run.report["messages"] == []
+
+
+def test_another_addons_pydantic_fails_this_addon_alone_with_a_clear_message(
+    tmp_path: Path, local_build: Path
+) -> None:
+    run = run_anki(
+        ensure_env("anki-26.5"),
+        tmp_path,
+        steps=["first_use"],
+        extra_addons={"aaa_other_addon": CONFLICTING_ADDON},
+    )
+
+    first_use = run.report["steps"]["first_use"]
+    assert first_use["state"] == "failed"
+    assert "pydantic" in first_use["status"]
+    assert "aaa_other_addon" in first_use["status"]
+    assert "Traceback" not in run.output, run.output[-4000:]
+    assert run.report["messages"] == []
