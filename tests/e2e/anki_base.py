@@ -43,10 +43,11 @@ def prepare_base(
     return base
 
 
-def anki_env(**extra: str) -> dict[str, str]:
-    """Environment for a headless Anki: offscreen Qt, no sandbox as root, one instance key per run."""
+def anki_env(*, offscreen: bool = True, **extra: str) -> dict[str, str]:
+    """Environment for Anki in tests: offscreen Qt, no sandbox as root, one instance key per run."""
     env = dict(os.environ)
-    env.setdefault("QT_QPA_PLATFORM", "offscreen")
+    if offscreen:
+        env.setdefault("QT_QPA_PLATFORM", "offscreen")
     env["QTWEBENGINE_CHROMIUM_FLAGS"] = "--no-sandbox"
     env["ANKI_SINGLE_INSTANCE_KEY"] = f"aicg-{os.getpid()}-{id(extra)}"
     env.pop("PYTHONPATH", None)

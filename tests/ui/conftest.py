@@ -1,0 +1,29 @@
+"""One real Anki main window for the whole session, offscreen, with the add-on loaded from source."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+
+import pytest
+
+from tests.e2e.anki_base import ADDON_PACKAGE
+from tests.e2e.envs import ROOT
+from tests.e2e.make_profile import main as make_profile
+
+
+@pytest.fixture(scope="session")
+def mw(tmp_path_factory: pytest.TempPathFactory) -> Iterator:
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    os.environ["QTWEBENGINE_CHROMIUM_FLAGS"] = "--no-sandbox"
+    os.environ["ANKI_SINGLE_INSTANCE_KEY"] = f"aicg-pytest-{os.getpid()}"
+    base = tmp_path_factory.mktemp("anki")
+    make_profile(str(base))
+    (base / "addons21").mkdir()
+    (base / "addons21" / ADDON_PACKAGE).symlink_to(ROOT / "addon", target_is_directory=True)
+    import aqt
+
+    aqt._run(argv=["anki", "-b", str(base)], exec=False)
+    assert aqt.mw is not None and aqt.mw.col is not None
+    yield aqt.mw
+    aqt.mw.unloadProfileAndExit()
