@@ -1,0 +1,152 @@
+"""The two note types the add-on owns, created on demand and updated only where the user left them alone.
+
+A note type is ours if it carries the `MARKER` key (it survives renames, clones and .apkg round trips);
+its fields are found by their field `tag`, so renamed or reordered fields keep working. The marker
+remembers a hash of the CSS and templates we last wrote: a newer add-on replaces them only while
+the hash still matches, i.e. while the user has not edited them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from hashlib import sha1
+from pathlib import Path
+from typing import Literal
+
+from anki.collection import Collection
+from anki.consts import MODEL_CLOZE, MODEL_STD
+from anki.models import NotetypeDict, NotetypeId
+
+Kind = Literal["basic", "cloze"]
+
+MARKER = "aiCardGenerator"
+CSS = (Path(__file__).parent / "card.css").read_text(encoding="utf-8")
+
+# Field tags are Anki's own way to identify a field independently of its name (Image Occlusion uses them).
+FIELD_TAGS = {"Front": 1, "Back": 2, "Text": 3, "Extra": 4}
+
+_EXTRA = '\n{{#Extra}}<div class="aicg aicg-extra">{{Extra}}</div>{{/Extra}}'
+
+
+@dataclass(frozen=True)
+class _Template:
+    name: str
+    qfmt: str
+    afmt: str
+
+
+@dataclass(frozen=True)
+class _Spec:
+    name: str
+    type: int
+    fields: tuple[str, ...]
+    template: _Template
+
+
+SPECS: dict[Kind, _Spec] = {
+    "basic": _Spec(
+        name="AI Card Generator Basic",
+        type=MODEL_STD,
+        fields=("Front", "Back", "Extra"),
+        template=_Template(
+            name="Card 1",
+            qfmt='<div class="aicg aicg-front">{{Front}}</div>',
+            afmt='{{FrontSide}}\n\n<hr id="answer">\n\n<div class="aicg aicg-back">{{Back}}</div>' + _EXTRA,
+        ),
+    ),
+    "cloze": _Spec(
+        name="AI Card Generator Cloze",
+        type=MODEL_CLOZE,
+        fields=("Text", "Extra"),
+        template=_Template(
+            name="Cloze",
+            qfmt='<div class="aicg aicg-cloze">{{cloze:Text}}</div>',
+            afmt='<div class="aicg aicg-cloze">{{cloze:Text}}</div>' + _EXTRA,
+        ),
+    ),
+}
+
+
+def _digest(text: str) -> str:
+    return sha1(text.encode("utf-8")).hexdigest()
+
+
+def _templates_digest(notetype: NotetypeDict) -> str:
+    return _digest("\x1f".join(f"{t['qfmt']}\x1e{t['afmt']}" for t in notetype["tmpls"]))
+
+
+def is_ours(notetype: NotetypeDict, kind: Kind) -> bool:
+    marker = notetype.get(MARKER)
+    return isinstance(marker, dict) and marker.get("kind") == kind
+
+
+def find_notetype(col: Collection, kind: Kind) -> NotetypeDict | None:
+    """Our note type of this kind: the one still under its original name if several, else the oldest."""
+    ours = [nt for nt in col.models.all() if is_ours(nt, kind)]
+    if not ours:
+        return None
+    return min(ours, key=lambda nt: (nt["name"] != SPECS[kind].name, nt["id"]))
+
+
+def ensure_notetype(col: Collection, kind: Kind) -> NotetypeDict:
+    """Our note type of this kind, created if missing and refreshed if the user has not edited it."""
+    notetype = find_notetype(col, kind)
+    if notetype is None:
+        return _create(col, kind)
+    if _refresh(notetype, kind):
+        col.models.update_dict(notetype)
+        notetype = col.models.get(NotetypeId(notetype["id"]))
+        assert notetype is not None
+    return notetype
+
+
+def field_ords(notetype: NotetypeDict, kind: Kind) -> dict[str, int]:
+    """Where our fields are in this note type, by field tag, else by name; missing ones are left out."""
+    ords: dict[str, int] = {}
+    for name in SPECS[kind].fields:
+        by_tag = [f["ord"] for f in notetype["flds"] if f.get("tag") == FIELD_TAGS[name]]
+        by_name = [f["ord"] for f in notetype["flds"] if f["name"] == name]
+        if found := by_tag or by_name:
+            ords[name] = found[0]
+    return ords
+
+
+def _create(col: Collection, kind: Kind) -> NotetypeDict:
+    spec = SPECS[kind]
+    notetype = col.models.new(spec.name)
+    notetype["type"] = spec.type
+    notetype["css"] = CSS
+    for name in spec.fields:
+        field = col.models.new_field(name)
+        field["tag"] = FIELD_TAGS[name]
+        col.models.add_field(notetype, field)
+    template = col.models.new_template(spec.template.name)
+    template["qfmt"] = spec.template.qfmt
+    template["afmt"] = spec.template.afmt
+    col.models.add_template(notetype, template)
+    notetype[MARKER] = {"kind": kind, "css": _digest(CSS), "templates": _templates_digest(notetype)}
+    created = col.models.get(NotetypeId(col.models.add_dict(notetype).id))
+    assert created is not None
+    return created
+
+
+def _refresh(notetype: NotetypeDict, kind: Kind) -> bool:
+    """Bring CSS and templates up to this version where they are still as we wrote them; True if changed."""
+    wanted = SPECS[kind].template
+    marker = dict(notetype[MARKER])
+    changed = False
+    if notetype["css"] != CSS and _digest(notetype["css"]) == marker.get("css"):
+        notetype["css"] = CSS
+        marker["css"] = _digest(CSS)
+        changed = True
+    templates = notetype["tmpls"]
+    if (
+        len(templates) == 1
+        and (templates[0]["qfmt"], templates[0]["afmt"]) != (wanted.qfmt, wanted.afmt)
+        and _templates_digest(notetype) == marker.get("templates")
+    ):
+        templates[0].update(qfmt=wanted.qfmt, afmt=wanted.afmt)
+        marker["templates"] = _templates_digest(notetype)
+        changed = True
+    notetype[MARKER] = marker
+    return changed
