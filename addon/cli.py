@@ -1,0 +1,216 @@
+"""Command line: generate cards from a text file, or lint cards from a file, without Anki running.
+
+    python -m addon.cli generate --input notes.txt --json run.json --apkg cards.apkg --deck Biology
+    python -m addon.cli lint --json run.json
+
+Failures end with a one-line message on stderr and exit code 2; `lint` exits 1 when it finds something;
+Ctrl-C during `generate` keeps the cards finished so far and exits 130.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, get_args
+
+if TYPE_CHECKING:
+    from .pipeline.models import Card, RunResult
+
+EXIT_FINDINGS = 1
+EXIT_FAILED = 2
+EXIT_CANCELLED = 130
+DEFAULT_DECK = "AI Card Generator"
+
+
+class CliError(Exception):
+    """A failure the user can act on; its message is printed as is."""
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    handler: Callable[[argparse.Namespace], int] = args.handler
+    try:
+        return handler(args)
+    except KeyboardInterrupt:
+        _say("interrupted")
+        return EXIT_CANCELLED
+    except Exception as error:  # the promise is one line, never a traceback
+        _say(f"error: {_describe(error)}")
+        return EXIT_FAILED
+
+
+def _parser() -> argparse.ArgumentParser:
+    from .pipeline.settings import LLMSettings, Mode, PipelineSettings, StructuredOutput
+
+    defaults, run_defaults = LLMSettings(), PipelineSettings()
+    parser = argparse.ArgumentParser(prog="python -m addon.cli", description=__doc__.split("\n")[0])
+    commands = parser.add_subparsers(required=True, metavar="COMMAND")
+
+    generate = commands.add_parser("generate", help="make cards from a text file")
+    generate.set_defaults(handler=_generate)
+    generate.add_argument("--input", required=True, type=Path, metavar="FILE", help="UTF-8 text to learn")
+    generate.add_argument(
+        "--base-url",
+        default=os.environ.get("OPENAI_BASE_URL") or defaults.base_url,
+        help="OpenAI-compatible endpoint (default: $OPENAI_BASE_URL or %(default)s)",
+    )
+    generate.add_argument("--model", default=defaults.model, help="default: %(default)s")
+    generate.add_argument(
+        "--api-key-env",
+        default=defaults.api_key_env,
+        metavar="VAR",
+        help="environment variable holding the API key (default: %(default)s)",
+    )
+    generate.add_argument("--mode", choices=get_args(Mode), default=run_defaults.mode)
+    generate.add_argument("--language", help="language of the cards (default: that of the text)")
+    generate.add_argument(
+        "--structured-output", choices=get_args(StructuredOutput), default=defaults.structured_output
+    )
+    generate.add_argument(
+        "--concurrency", type=_positive_int, default=run_defaults.max_concurrency, metavar="N"
+    )
+    generate.add_argument("--json", type=Path, metavar="OUT", help="write the whole run result as JSON")
+    generate.add_argument("--apkg", type=Path, metavar="OUT", help="write the cards as an Anki package")
+    generate.add_argument(
+        "--deck", default=DEFAULT_DECK, help="deck name in the package (default: %(default)s)"
+    )
+
+    lint = commands.add_parser("lint", help="check cards from a run result or a list of cards")
+    lint.set_defaults(handler=_lint)
+    lint.add_argument("--json", required=True, type=Path, metavar="FILE", dest="json_in")
+    return parser
+
+
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be at least 1")
+    return value
+
+
+# generate
+
+
+def _generate(args: argparse.Namespace) -> int:
+    text = _read(args.input)
+    if not text.strip():
+        raise CliError(f"{args.input} is empty")
+
+    from .pipeline.models import Source
+    from .pipeline.runner import PipelineRun
+    from .pipeline.settings import LLMSettings, PipelineSettings
+
+    settings = PipelineSettings(
+        llm=LLMSettings(
+            base_url=args.base_url,
+            model=args.model,
+            api_key_env=args.api_key_env,
+            structured_output=args.structured_output,
+        ),
+        mode=args.mode,
+        max_concurrency=args.concurrency,
+        target_language=args.language,
+    )
+    run = PipelineRun([Source(text=text, title=args.input.name)], settings, on_event=_on_event)
+    run.start()
+    try:
+        result = run.result(timeout=None)
+    except KeyboardInterrupt:
+        _say("cancelling; keeping the cards finished so far")
+        run.cancel()
+        result = run.result(timeout=None)
+    _write_outputs(result, args)
+    return _exit_code(result)
+
+
+def _on_event(event: object) -> None:
+    _say(str(event))
+
+
+def _write_outputs(result: RunResult, args: argparse.Namespace) -> None:
+    if args.json:
+        args.json.write_text(result.model_dump_json(indent=2), encoding="utf-8")
+        _say(f"wrote {args.json}")
+    if args.apkg and result.cards:
+        from .notes.package import write_apkg
+
+        count = write_apkg(result.cards, args.apkg, deck_name=args.deck)
+        _say(f"wrote {args.apkg} ({count} notes in deck {args.deck!r})")
+
+
+def _exit_code(result: RunResult) -> int:
+    if result.cancelled:
+        _say(f"cancelled with {len(result.cards)} cards")
+        return EXIT_CANCELLED
+    if not result.cards:
+        reason = result.errors[0].message if result.errors else "the model returned no cards"
+        raise CliError(f"no cards: {reason}")
+    _say(f"{len(result.cards)} cards, {result.usage.requests} requests, {result.usage.seconds:.1f} s")
+    return 0
+
+
+# lint
+
+
+def _lint(args: argparse.Namespace) -> int:
+    from .pipeline.lints import lint_cards
+
+    cards = _load_cards(args.json_in)
+    findings = lint_cards([card.draft for card in cards])
+    for card, card_findings in zip(cards, findings, strict=True):
+        for finding in card_findings:
+            where = f" [{finding.field}]" if finding.field else ""
+            print(f"{card.id}: {finding.lint_id}{where}: {finding.message}")
+    total = sum(map(len, findings))
+    _say(f"{len(cards)} cards, {total} findings")
+    return EXIT_FINDINGS if total else 0
+
+
+def _load_cards(path: Path) -> list[Card]:
+    """Cards from a RunResult JSON object or a JSON list of cards."""
+    from pydantic import TypeAdapter, ValidationError
+
+    from .pipeline.models import Card, RunResult
+
+    text = _read(path)
+    try:
+        if text.lstrip().startswith("["):
+            return TypeAdapter(list[Card]).validate_json(text)
+        return RunResult.model_validate_json(text).cards
+    except ValidationError as error:
+        raise CliError(
+            f"{path} holds neither a run result nor a list of cards ({error.error_count()} errors)"
+        ) from None
+
+
+# helpers
+
+
+def _read(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except OSError as error:
+        raise CliError(f"cannot read {path}: {error.strerror or error}") from None
+    except UnicodeDecodeError:
+        raise CliError(f"cannot read {path}: not UTF-8 text") from None
+
+
+def _describe(error: BaseException) -> str:
+    """One line: the message itself for our errors, the type and first line for anything else."""
+    from .pipeline.errors import PipelineError
+
+    if isinstance(error, CliError | PipelineError):
+        return str(error)
+    lines = str(error).strip().splitlines()
+    return f"{type(error).__name__}: {lines[0]}" if lines else type(error).__name__
+
+
+def _say(line: str) -> None:
+    print(line, file=sys.stderr, flush=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
