@@ -1,0 +1,323 @@
+"""Deterministic checks run on every card draft.
+
+Each lint has a stable id (shown to users, the CLI and the repair prompt) and is one small function that
+yields `(field, message)` pairs. Blocking lints mark cards that would import broken (an empty side, a cloze
+Anki cannot read, markup that swallows the rest of the field); the workflow sends those to the LLM for
+repair. The others are advice for the Reviewer and the user.
+
+Fields are Markdown that may hold HTML, read the way `render.markdown_to_html` renders them, so code in
+backticks is never mistaken for markup and `**` never counts as a word.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from html.parser import HTMLParser
+
+from bs4 import BeautifulSoup
+
+from . import cloze
+from .models import BasicCard, Card, CardDraft, LintFinding
+from .render import code_language, find_lexer, markdown_to_html
+
+MAX_ANSWER_WORDS = 15
+MAX_ENUMERATED_ITEM_WORDS = 4
+
+
+@dataclass(frozen=True)
+class Lint:
+    id: str
+    description: str
+    blocking: bool
+
+
+LINTS: dict[str, Lint] = {}
+"""Every lint by id, in the order they run: for docs, the CLI's `lint` command and the UI."""
+
+Check = Callable[[CardDraft], Iterator[tuple[str, str]]]
+_CHECKS: list[tuple[str, Check]] = []
+
+
+def _declare(lint_id: str, description: str, *, blocking: bool = False) -> None:
+    LINTS[lint_id] = Lint(lint_id, description, blocking)
+
+
+def _check(lint_id: str, description: str, *, blocking: bool = False) -> Callable[[Check], Check]:
+    _declare(lint_id, description, blocking=blocking)
+
+    def register(check: Check) -> Check:
+        _CHECKS.append((lint_id, check))
+        return check
+
+    return register
+
+
+def lint_card(draft: CardDraft) -> list[LintFinding]:
+    return [
+        LintFinding(lint_id=lint_id, field=field, message=message)
+        for lint_id, check in _CHECKS
+        for field, message in check(draft)
+    ]
+
+
+def lint_cards(drafts: Sequence[CardDraft]) -> list[list[LintFinding]]:
+    """`lint_card` for each draft, plus the lints that compare cards within the run."""
+    findings = [lint_card(draft) for draft in drafts]
+    for index, finding in _duplicate_fronts(drafts):
+        findings[index].append(finding)
+    return findings
+
+
+def is_blocking(finding: LintFinding) -> bool:
+    lint = LINTS.get(finding.lint_id)
+    return lint is not None and lint.blocking
+
+
+def needs_repair(card: Card) -> bool:
+    """Whether the card has a blocking finding and should go back to the LLM before import."""
+    return any(is_blocking(finding) for finding in card.lints)
+
+
+# Reading fields
+
+
+def _fields(draft: CardDraft) -> dict[str, str]:
+    if isinstance(draft, BasicCard):
+        return {"question": draft.question, "answer": draft.answer, "extra": draft.extra}
+    return {"text": draft.text, "extra": draft.extra}
+
+
+def _front(draft: CardDraft) -> tuple[str, str]:
+    return ("question", draft.question) if isinstance(draft, BasicCard) else ("text", draft.text)
+
+
+def _soup(text: str) -> BeautifulSoup:
+    return BeautifulSoup(markdown_to_html(text), "html.parser")
+
+
+def _prose(text: str) -> str:
+    """Visible text without code blocks or inline code."""
+    soup = _soup(text)
+    for code in soup.find_all(["pre", "code"]):
+        code.decompose()
+    return soup.get_text(" ")
+
+
+def normalize(text: str) -> str:
+    """Text as compared across cards: cloze markers, markup and punctuation gone, case folded."""
+    plain = _soup(cloze.strip_markers(text)).get_text(" ")
+    return " ".join(re.sub(r"[\W_]+", " ", plain.casefold()).split())
+
+
+# Lints on one card
+
+
+@_check("empty-field", "The question, answer or cloze text is empty, blank or markup only.", blocking=True)
+def _empty_field(draft: CardDraft) -> Iterator[tuple[str, str]]:
+    if isinstance(draft, BasicCard):
+        required = [("question", draft.question), ("answer", draft.answer)]
+    else:
+        required = [("text", draft.text)]
+    for field, text in required:
+        soup = _soup(text)
+        if not soup.get_text().strip() and soup.find("img") is None:
+            yield field, f"The {field} is empty."
+
+
+@_check(
+    "answer-too-long",
+    f"An answer or cloze deletion has more than {MAX_ANSWER_WORDS} words (code blocks not counted).",
+)
+def _answer_too_long(draft: CardDraft) -> Iterator[tuple[str, str]]:
+    if isinstance(draft, BasicCard):
+        answers = [("answer", draft.answer)]
+    else:
+        answers = [("text", deletion.answer) for deletion in cloze.scan(draft.text).deletions]
+    for field, answer in answers:
+        words = len(_prose(answer).split())
+        if words > MAX_ANSWER_WORDS:
+            yield field, f"The answer has {words} words; keep it short and move detail to Extra."
+
+
+_ITEM_SEPARATOR = re.compile(r"\s*[,;]\s+|\s+(?:and|or)\s+", re.IGNORECASE)
+
+
+@_check(
+    "multiple-facts",
+    "The answer holds several facts: a list, an enumeration of 3 or more short items (“A, B and C”),"
+    " or clauses joined by a semicolon. Two items joined by “and” (“salt and pepper”) pass.",
+)
+def _multiple_facts(draft: CardDraft) -> Iterator[tuple[str, str]]:
+    if not isinstance(draft, BasicCard):
+        return
+    items = max((len(lst.find_all("li")) for lst in _soup(draft.answer).find_all(["ul", "ol"])), default=0)
+    prose = _prose(draft.answer)
+    enumerated = [item for item in _ITEM_SEPARATOR.split(prose.strip()) if item]
+    clauses = [clause for clause in prose.split(";") if len(clause.split()) >= 3]
+    if items >= 2:
+        yield "answer", f"The answer is a list of {items} items; make one card per item or use a cloze."
+    elif len(enumerated) >= 3 and all(len(item.split()) <= MAX_ENUMERATED_ITEM_WORDS for item in enumerated):
+        yield "answer", f"The answer enumerates {len(enumerated)} items; make one card per item."
+    elif len(clauses) >= 2:
+        yield "answer", "The answer joins separate statements with a semicolon; make one card per fact."
+
+
+@_check(
+    "question-contains-answer",
+    "The answer (3 or more characters, as whole words) appears in the question;"
+    " either/or questions are exempt.",
+)
+def _question_contains_answer(draft: CardDraft) -> Iterator[tuple[str, str]]:
+    if not isinstance(draft, BasicCard):
+        return
+    question, answer = normalize(draft.question), normalize(draft.answer)
+    if len(answer) >= 3 and " or " not in f" {question} " and f" {answer} " in f" {question} ":
+        yield "question", "The question gives away its answer."
+
+
+@_check("cloze-in-basic", "A basic card contains cloze markers, which it would show as typed.", blocking=True)
+def _cloze_in_basic(draft: CardDraft) -> Iterator[tuple[str, str]]:
+    if not isinstance(draft, BasicCard):
+        return
+    for field, text in (("question", draft.question), ("answer", draft.answer)):
+        scan = cloze.scan(text)
+        if scan.deletions or scan.malformed:
+            yield field, "Cloze markers only work in a cloze card."
+
+
+@_check("cloze-missing", "A cloze card has no {{c1::…}} deletion that Anki recognizes.", blocking=True)
+def _cloze_missing(draft: CardDraft) -> Iterator[tuple[str, str]]:
+    if not isinstance(draft, BasicCard) and not cloze.scan(draft.text).deletions:
+        yield "text", "The text has no cloze deletion like {{c1::answer}}."
+
+
+@_check(
+    "cloze-syntax",
+    "A cloze deletion is never closed, empty, or written in a form Anki ignores ({{C1::, {{c1:, {c1::).",
+    blocking=True,
+)
+def _cloze_syntax(draft: CardDraft) -> Iterator[tuple[str, str]]:
+    if isinstance(draft, BasicCard):
+        return
+    scan = cloze.scan(draft.text)
+    for number in scan.unclosed:
+        yield "text", f"{{{{c{number}::… is never closed with }}}}."
+    for opener in scan.malformed:
+        yield "text", f"“{opener}” is not a cloze opener Anki reads; write {{{{c1::answer}}}}."
+    for deletion in scan.deletions:
+        if not _soup(deletion.answer).get_text().strip():
+            yield "text", f"c{deletion.number} deletes nothing."
+
+
+@_check(
+    "cloze-numbering",
+    "Cloze numbers do not run 1, 2, 3… without gaps (the Formatter renumbers them).",
+)
+def _cloze_numbering(draft: CardDraft) -> Iterator[tuple[str, str]]:
+    if isinstance(draft, BasicCard):
+        return
+    numbers = sorted({deletion.number for deletion in cloze.scan(draft.text).deletions})
+    if numbers and numbers != list(range(1, len(numbers) + 1)):
+        used = ", ".join(f"c{n}" for n in numbers)
+        yield "text", f"Deletions are numbered {used}; Anki expects c1 to c{len(numbers)}."
+
+
+@_check(
+    "cloze-duplicate",
+    "The same text is deleted under two different cloze numbers, so each card shows the other's answer.",
+)
+def _cloze_duplicate(draft: CardDraft) -> Iterator[tuple[str, str]]:
+    if isinstance(draft, BasicCard):
+        return
+    numbers_by_answer: dict[str, set[int]] = {}
+    for deletion in cloze.scan(draft.text).deletions:
+        numbers_by_answer.setdefault(normalize(deletion.answer), set()).add(deletion.number)
+    for answer, numbers in numbers_by_answer.items():
+        if answer and len(numbers) > 1:
+            used = " and ".join(f"c{n}" for n in sorted(numbers))
+            yield "text", f"“{answer}” is deleted by {used}; one card reveals the other's answer."
+
+
+@_check("code-no-language", "A code block has no language tag, or one the highlighter does not know.")
+def _code_no_language(draft: CardDraft) -> Iterator[tuple[str, str]]:
+    for field, text in _fields(draft).items():
+        for code in _soup(text).select("pre > code"):
+            language = code_language(code)
+            if language is None:
+                yield field, "A code block has no language tag (```python); it is not highlighted."
+            elif find_lexer(language) is None:
+                yield field, f"The code language “{language}” is unknown; the block is not highlighted."
+
+
+@_check(
+    "unbalanced-html",
+    "HTML tags in a field are not closed, close nothing or overlap (text like List<String> outside"
+    " backticks counts as a tag).",
+    blocking=True,
+)
+def _unbalanced_html(draft: CardDraft) -> Iterator[tuple[str, str]]:
+    for field, text in _fields(draft).items():
+        problems = _TagBalance.problems(markdown_to_html(text))
+        if problems:
+            yield field, "Unbalanced HTML: " + "; ".join(problems) + "."
+
+
+class _TagBalance(HTMLParser):
+    """Finds tags left open, stray end tags and overlaps, which a browser would silently repair."""
+
+    VOID = frozenset("area base br col embed hr img input link meta source track wbr".split())
+    # End tags HTML lets you leave out.
+    OPTIONAL_END = frozenset("p li dt dd tr td th thead tbody tfoot colgroup caption option rt rp".split())
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.open: list[str] = []
+        self.found: list[str] = []
+
+    @classmethod
+    def problems(cls, html: str) -> list[str]:
+        parser = cls()
+        parser.feed(html)
+        parser.close()
+        parser._report_unclosed(parser.open)
+        return parser.found
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag not in self.VOID:
+            self.open.append(tag)
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in self.VOID:
+            return
+        if tag not in self.open:
+            self.found.append(f"</{tag}> closes nothing")
+            return
+        at = len(self.open) - 1 - self.open[::-1].index(tag)
+        self._report_unclosed(self.open[at + 1 :])
+        del self.open[at:]
+
+    def _report_unclosed(self, tags: list[str]) -> None:
+        self.found += [f"<{tag}> is not closed" for tag in tags if tag not in self.OPTIONAL_END]
+
+
+# Lints across cards
+
+_declare(
+    "duplicate-card", "Another card in the run has the same front, ignoring case, markup and punctuation."
+)
+
+
+def _duplicate_fronts(drafts: Sequence[CardDraft]) -> Iterator[tuple[int, LintFinding]]:
+    first_seen: dict[str, int] = {}
+    for index, draft in enumerate(drafts):
+        field, front = _front(draft)
+        key = normalize(front)
+        if not key:
+            continue
+        if key in first_seen:
+            message = f"Same front as card {first_seen[key] + 1}."
+            yield index, LintFinding(lint_id="duplicate-card", field=field, message=message)
+        else:
+            first_seen[key] = index
