@@ -1,0 +1,209 @@
+from __future__ import annotations
+
+import pytest
+
+from addon.pipeline.lints import LINTS, is_blocking, lint_card, lint_cards, needs_repair, normalize
+from addon.pipeline.models import BasicCard, Card, CardDraft, ClozeCard, LintFinding
+
+
+def basic(question: str = "What does RSI measure?", answer: str = "Momentum", extra: str = "") -> BasicCard:
+    return BasicCard(question=question, answer=answer, extra=extra)
+
+
+def cloze(text: str, extra: str = "") -> ClozeCard:
+    return ClozeCard(text=text, extra=extra)
+
+
+def ids(draft: CardDraft) -> set[str]:
+    return {finding.lint_id for finding in lint_card(draft)}
+
+
+# lint id → drafts it must flag, drafts it must pass
+CASES: dict[str, tuple[list[CardDraft], list[CardDraft]]] = {
+    "empty-field": (
+        [basic(answer=""), basic(question="  \n"), basic(answer="<br><div>&nbsp;</div>"), cloze("<p></p>")],
+        [
+            basic(),
+            basic(answer='<img src="rsi.png">'),
+            basic(extra=""),
+            cloze("{{c1::RSI}} is a momentum index"),
+        ],
+    ),
+    "answer-too-long": (
+        [
+            basic(answer=" ".join(["word"] * 16)),
+            cloze("RSI {{c1::" + " ".join(["word"] * 16) + "}}"),
+        ],
+        [
+            basic(answer=" ".join(["word"] * 15)),
+            basic(answer="```python\n" + "x = 1\n" * 20 + "```"),
+            basic(answer="Momentum", extra=" ".join(["word"] * 40)),
+        ],
+    ),
+    "multiple-facts": (
+        [
+            basic(answer="- speed\n- magnitude"),
+            basic(answer="1. speed\n2. magnitude"),
+            basic(answer="<ul><li>speed</li><li>magnitude</li></ul>"),
+            basic(answer="speed, magnitude and direction"),
+            basic(answer="Newton; Leibniz; Euler"),
+            basic(answer="It measures momentum; it ranges from 0 to 100"),
+        ],
+        [
+            basic(answer="salt and pepper"),
+            basic(answer="Paris, France"),
+            basic(answer="A function that takes a, b and c"),
+            basic(answer="The speed and magnitude of price changes"),
+            basic(answer="`a, b, c = 1, 2, 3`"),
+            cloze("{{c1::red}}, {{c2::green}} and {{c3::blue}}"),
+        ],
+    ),
+    "question-contains-answer": (
+        [
+            basic(question="What is the capital of France? (Paris)", answer="Paris"),
+            basic(question="Which *momentum indicator* ranges 0-100?", answer="Momentum indicator."),
+        ],
+        [
+            basic(question="What is the capital of France?", answer="Paris"),
+            basic(question="Is RSI a leading or lagging indicator?", answer="Leading"),
+            basic(question="What is 10 + 1?", answer="11"),
+            basic(question="What does parse return?", answer="a"),
+        ],
+    ),
+    "cloze-in-basic": (
+        [basic(question="{{c1::Paris}} is the capital of France"), basic(answer="{{C1::Paris}}")],
+        [basic(question="What does `{x: 1}` denote in JSON?", answer="An object")],
+    ),
+    "cloze-missing": (
+        [
+            cloze("Paris is the capital of France"),
+            cloze("{{C1::Paris}} is the capital"),
+            cloze("{{c1::Paris"),
+        ],
+        [cloze("{{c1::Paris}} is the capital"), basic()],
+    ),
+    "cloze-syntax": (
+        [
+            cloze("{{c1::Paris}} is the capital of {{c2::France"),
+            cloze("{{c1::Paris}} is the capital of {{C2::France}}"),
+            cloze("{{c1::Paris}} is the capital of {{ c2::France}}"),
+            cloze("{{c1:Paris}} is the capital"),
+            cloze("{c1::Paris} is the capital"),
+            cloze("{{c1::}} is the capital of {{c2::France}}"),
+            cloze("{{c1::::hint}} is the capital"),
+        ],
+        [
+            cloze("{{c1::Paris::city}} is the capital of {{c2::France}}"),
+            cloze("{{c1::a {{c2::b}} c}}"),
+            cloze("In Python, {{c1::`{c: 1}`}} is a dict"),
+            cloze("A dict {c1: 1} and {{c1::braces}}}"),
+        ],
+    ),
+    "cloze-numbering": (
+        [cloze("{{c2::Paris}} and {{c3::France}}"), cloze("{{c1::a}} {{c3::b}}"), cloze("{{c0::a}}")],
+        [cloze("{{c2::Paris}} and {{c1::France}}"), cloze("{{c1::a}} {{c1::b}} {{c2::c}}")],
+    ),
+    "cloze-duplicate": (
+        [cloze("{{c1::Paris}} is in France; **{{c2::paris}}** has 2M people")],
+        [cloze("{{c1::Paris}} and {{c1::Paris}} again"), cloze("{{c1::Paris}} is in {{c2::France}}")],
+    ),
+    "code-no-language": (
+        [
+            basic(answer="```\nx = 1\n```"),
+            basic(extra="    indented code"),
+            cloze("{{c1::x}}\n\n```nolang\ny\n```"),
+        ],
+        [
+            basic(answer="```python\nx = 1\n```"),
+            basic(answer="`inline code`"),
+            basic(extra="~~~js\nf()\n~~~"),
+        ],
+    ),
+    "unbalanced-html": (
+        [
+            basic(answer="<b>Momentum"),
+            basic(answer="Momentum</i>"),
+            basic(answer="<b><i>Momentum</b></i>"),
+            basic(question="What does List<String> hold?"),
+            cloze("{{c1::<div>Paris}}"),
+        ],
+        [
+            basic(answer="<b>Momentum</b><br>index<br/><img src='x.png'>"),
+            basic(answer="<ul><li>one<li>two</ul>"),
+            basic(question="What does `List<String>` hold?"),
+            basic(answer="```html\n<div>\n```"),
+            basic(answer="if a < b and c > d"),
+        ],
+    ),
+}
+
+
+def test_every_lint_has_cases() -> None:
+    assert set(CASES) | {"duplicate-card"} == set(LINTS)
+
+
+@pytest.mark.parametrize(
+    ("lint_id", "draft"), [(lint_id, d) for lint_id, (bad, _) in CASES.items() for d in bad], ids=repr
+)
+def test_lint_fires(lint_id: str, draft: CardDraft) -> None:
+    assert lint_id in ids(draft)
+
+
+@pytest.mark.parametrize(
+    ("lint_id", "draft"), [(lint_id, d) for lint_id, (_, good) in CASES.items() for d in good], ids=repr
+)
+def test_lint_passes(lint_id: str, draft: CardDraft) -> None:
+    assert lint_id not in ids(draft)
+
+
+def test_good_cards_are_clean() -> None:
+    assert lint_card(basic()) == []
+    assert lint_card(cloze("{{c1::RSI}} measures {{c2::momentum::what?}}", extra="- a\n- b")) == []
+
+
+def test_finding_names_field_and_says_why() -> None:
+    [finding] = lint_card(basic(answer="<b>Momentum"))
+    assert finding == LintFinding(
+        lint_id="unbalanced-html", field="answer", message="Unbalanced HTML: <b> is not closed."
+    )
+    [finding] = lint_card(cloze("{{c2::Paris}} and {{c4::France}}"))
+    assert finding.message == "Deletions are numbered c2, c4; Anki expects c1 to c2."
+
+
+def test_duplicate_card_across_run() -> None:
+    drafts: list[CardDraft] = [
+        basic(question="What is RSI?"),
+        basic(question="what  is <b>RSI</b>"),
+        basic(question="What is MACD?"),
+        cloze("{{c1::What}} is **RSI**?"),
+    ]
+    findings = lint_cards(drafts)
+    assert [[f.lint_id for f in card] for card in findings] == [
+        [],
+        ["duplicate-card"],
+        [],
+        ["duplicate-card"],
+    ]
+    assert findings[1][0].message == "Same front as card 1."
+    assert findings[3][0].field == "text"
+
+
+def test_registry_describes_every_lint() -> None:
+    for lint_id, lint in LINTS.items():
+        assert lint.id == lint_id and lint.description.endswith((".", ")"))
+    blocking = {lint_id for lint_id, lint in LINTS.items() if lint.blocking}
+    assert blocking == {"empty-field", "cloze-in-basic", "cloze-missing", "cloze-syntax", "unbalanced-html"}
+
+
+def test_needs_repair_only_for_blocking_findings() -> None:
+    advice = LintFinding(lint_id="answer-too-long", message="long")
+    broken = LintFinding(lint_id="cloze-syntax", message="unclosed")
+    assert not is_blocking(advice) and is_blocking(broken)
+    assert not is_blocking(LintFinding(lint_id="from-the-reviewer", message="?"))
+    assert not needs_repair(Card(id="1", draft=basic(), lints=[advice]))
+    assert needs_repair(Card(id="1", draft=basic(), lints=[advice, broken]))
+
+
+def test_normalize() -> None:
+    assert normalize("  What is <b>RSI</b>,\n the *index*? ") == "what is rsi the index"
+    assert normalize("{{c1::Paris::city}} is {{c2::big}}!") == "paris is big"
