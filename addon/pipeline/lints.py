@@ -15,11 +15,12 @@ import re
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from html.parser import HTMLParser
+from typing import TypeVar
 
 from bs4 import BeautifulSoup
 
 from . import cloze
-from .models import BasicCard, Card, CardDraft, LintFinding
+from .models import BasicCard, Card, CardDraft, ClozeCard, LintFinding
 from .render import code_language, find_lexer, markdown_to_html
 
 MAX_ANSWER_WORDS = 15
@@ -36,19 +37,25 @@ class Lint:
 LINTS: dict[str, Lint] = {}
 """Every lint by id, in the order they run: for docs, the CLI's `lint` command and the UI."""
 
-Check = Callable[[CardDraft], Iterator[tuple[str, str]]]
-_CHECKS: list[tuple[str, Check]] = []
+Findings = Iterator[tuple[str, str]]
+"""What a check yields: (draft field, message)."""
+Check = TypeVar("Check", bound=Callable[..., Findings])
+_BASIC, _CLOZE = (BasicCard,), (ClozeCard,)
+_CHECKS: list[tuple[str, tuple[type, ...], Callable[..., Findings]]] = []
 
 
 def _declare(lint_id: str, description: str, *, blocking: bool = False) -> None:
     LINTS[lint_id] = Lint(lint_id, description, blocking)
 
 
-def _check(lint_id: str, description: str, *, blocking: bool = False) -> Callable[[Check], Check]:
+def _check(
+    lint_id: str, description: str, *, kinds: tuple[type, ...] = _BASIC + _CLOZE, blocking: bool = False
+) -> Callable[[Check], Check]:
+    """Register a check that runs on drafts of the given kinds."""
     _declare(lint_id, description, blocking=blocking)
 
     def register(check: Check) -> Check:
-        _CHECKS.append((lint_id, check))
+        _CHECKS.append((lint_id, kinds, check))
         return check
 
     return register
@@ -57,7 +64,8 @@ def _check(lint_id: str, description: str, *, blocking: bool = False) -> Callabl
 def lint_card(draft: CardDraft) -> list[LintFinding]:
     return [
         LintFinding(lint_id=lint_id, field=field, message=message)
-        for lint_id, check in _CHECKS
+        for lint_id, kinds, check in _CHECKS
+        if isinstance(draft, kinds)
         for field, message in check(draft)
     ]
 
@@ -115,7 +123,7 @@ def normalize(text: str) -> str:
 
 
 @_check("empty-field", "The question, answer or cloze text is empty, blank or markup only.", blocking=True)
-def _empty_field(draft: CardDraft) -> Iterator[tuple[str, str]]:
+def _empty_field(draft: CardDraft) -> Findings:
     if isinstance(draft, BasicCard):
         required = [("question", draft.question), ("answer", draft.answer)]
     else:
@@ -130,7 +138,7 @@ def _empty_field(draft: CardDraft) -> Iterator[tuple[str, str]]:
     "answer-too-long",
     f"An answer or cloze deletion has more than {MAX_ANSWER_WORDS} words (code blocks not counted).",
 )
-def _answer_too_long(draft: CardDraft) -> Iterator[tuple[str, str]]:
+def _answer_too_long(draft: CardDraft) -> Findings:
     if isinstance(draft, BasicCard):
         answers = [("answer", draft.answer)]
     else:
@@ -148,10 +156,9 @@ _ITEM_SEPARATOR = re.compile(r"\s*[,;]\s+|\s+(?:and|or)\s+", re.IGNORECASE)
     "multiple-facts",
     "The answer holds several facts: a list, an enumeration of 3 or more short items (“A, B and C”),"
     " or clauses joined by a semicolon. Two items joined by “and” (“salt and pepper”) pass.",
+    kinds=_BASIC,
 )
-def _multiple_facts(draft: CardDraft) -> Iterator[tuple[str, str]]:
-    if not isinstance(draft, BasicCard):
-        return
+def _multiple_facts(draft: BasicCard) -> Findings:
     items = max((len(lst.find_all("li")) for lst in _soup(draft.answer).find_all(["ul", "ol"])), default=0)
     prose = _prose(draft.answer)
     enumerated = [item for item in _ITEM_SEPARATOR.split(prose.strip()) if item]
@@ -168,28 +175,35 @@ def _multiple_facts(draft: CardDraft) -> Iterator[tuple[str, str]]:
     "question-contains-answer",
     "The answer (3 or more characters, as whole words) appears in the question;"
     " either/or questions are exempt.",
+    kinds=_BASIC,
 )
-def _question_contains_answer(draft: CardDraft) -> Iterator[tuple[str, str]]:
-    if not isinstance(draft, BasicCard):
-        return
+def _question_contains_answer(draft: BasicCard) -> Findings:
     question, answer = normalize(draft.question), normalize(draft.answer)
     if len(answer) >= 3 and " or " not in f" {question} " and f" {answer} " in f" {question} ":
         yield "question", "The question gives away its answer."
 
 
-@_check("cloze-in-basic", "A basic card contains cloze markers, which it would show as typed.", blocking=True)
-def _cloze_in_basic(draft: CardDraft) -> Iterator[tuple[str, str]]:
-    if not isinstance(draft, BasicCard):
-        return
+@_check(
+    "cloze-in-basic",
+    "A basic card contains cloze markers, which it would show as typed.",
+    blocking=True,
+    kinds=_BASIC,
+)
+def _cloze_in_basic(draft: BasicCard) -> Findings:
     for field, text in (("question", draft.question), ("answer", draft.answer)):
         scan = cloze.scan(text)
         if scan.deletions or scan.malformed:
             yield field, "Cloze markers only work in a cloze card."
 
 
-@_check("cloze-missing", "A cloze card has no {{c1::…}} deletion that Anki recognizes.", blocking=True)
-def _cloze_missing(draft: CardDraft) -> Iterator[tuple[str, str]]:
-    if not isinstance(draft, BasicCard) and not cloze.scan(draft.text).deletions:
+@_check(
+    "cloze-missing",
+    "A cloze card has no {{c1::…}} deletion that Anki recognizes.",
+    blocking=True,
+    kinds=_CLOZE,
+)
+def _cloze_missing(draft: ClozeCard) -> Findings:
+    if not cloze.scan(draft.text).deletions:
         yield "text", "The text has no cloze deletion like {{c1::answer}}."
 
 
@@ -197,10 +211,9 @@ def _cloze_missing(draft: CardDraft) -> Iterator[tuple[str, str]]:
     "cloze-syntax",
     "A cloze deletion is never closed, empty, or written in a form Anki ignores ({{C1::, {{c1:, {c1::).",
     blocking=True,
+    kinds=_CLOZE,
 )
-def _cloze_syntax(draft: CardDraft) -> Iterator[tuple[str, str]]:
-    if isinstance(draft, BasicCard):
-        return
+def _cloze_syntax(draft: ClozeCard) -> Findings:
     scan = cloze.scan(draft.text)
     for number in scan.unclosed:
         yield "text", f"{{{{c{number}::… is never closed with }}}}."
@@ -214,10 +227,9 @@ def _cloze_syntax(draft: CardDraft) -> Iterator[tuple[str, str]]:
 @_check(
     "cloze-numbering",
     "Cloze numbers do not run 1, 2, 3… without gaps (the Formatter renumbers them).",
+    kinds=_CLOZE,
 )
-def _cloze_numbering(draft: CardDraft) -> Iterator[tuple[str, str]]:
-    if isinstance(draft, BasicCard):
-        return
+def _cloze_numbering(draft: ClozeCard) -> Findings:
     numbers = sorted({deletion.number for deletion in cloze.scan(draft.text).deletions})
     if numbers and numbers != list(range(1, len(numbers) + 1)):
         used = ", ".join(f"c{n}" for n in numbers)
@@ -227,10 +239,9 @@ def _cloze_numbering(draft: CardDraft) -> Iterator[tuple[str, str]]:
 @_check(
     "cloze-duplicate",
     "The same text is deleted under two different cloze numbers, so each card shows the other's answer.",
+    kinds=_CLOZE,
 )
-def _cloze_duplicate(draft: CardDraft) -> Iterator[tuple[str, str]]:
-    if isinstance(draft, BasicCard):
-        return
+def _cloze_duplicate(draft: ClozeCard) -> Findings:
     numbers_by_answer: dict[str, set[int]] = {}
     for deletion in cloze.scan(draft.text).deletions:
         numbers_by_answer.setdefault(normalize(deletion.answer), set()).add(deletion.number)
@@ -241,7 +252,7 @@ def _cloze_duplicate(draft: CardDraft) -> Iterator[tuple[str, str]]:
 
 
 @_check("code-no-language", "A code block has no language tag, or one the highlighter does not know.")
-def _code_no_language(draft: CardDraft) -> Iterator[tuple[str, str]]:
+def _code_no_language(draft: CardDraft) -> Findings:
     for field, text in _fields(draft).items():
         for code in _soup(text).select("pre > code"):
             language = code_language(code)
@@ -257,7 +268,7 @@ def _code_no_language(draft: CardDraft) -> Iterator[tuple[str, str]]:
     " backticks counts as a tag).",
     blocking=True,
 )
-def _unbalanced_html(draft: CardDraft) -> Iterator[tuple[str, str]]:
+def _unbalanced_html(draft: CardDraft) -> Findings:
     for field, text in _fields(draft).items():
         problems = _TagBalance.problems(markdown_to_html(text))
         if problems:
