@@ -259,7 +259,11 @@ class OpenAICompatibleLLM(FunctionCallingLLM):
             response: httpx.Response = await retrying(self._send, http, payload, step)
         except RetryError as e:
             raise self._gave_up(e.last_attempt, step) from None
-        except httpx.HTTPError as e:  # not worth retrying: a bad URL, TLS, a proxy
+        except (httpx.UnsupportedProtocol, httpx.InvalidURL):
+            raise LLMError(
+                f"The base URL in the settings is not a valid http:// or https:// address (step '{step}')."
+            ) from None
+        except httpx.HTTPError as e:  # not worth retrying: TLS, a proxy
             raise LLMError(
                 f"Could not talk to the model server at {self.endpoint} for step '{step}' "
                 f"({type(e).__name__})."
