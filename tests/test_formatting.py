@@ -151,8 +151,26 @@ def test_cloze_in_table_cell_and_code_block() -> None:
     assert "return {{c1::x + 1::expr}}" in block and "<span" not in block
 
 
-def test_placeholder_characters_in_input_cannot_forge_markers() -> None:
-    assert render_markdown("a \ue0001\ue001 b \ue002") == "a 1 b"
+def test_placeholder_characters_in_input_are_dropped() -> None:
+    assert render_markdown("a \ue0000\ue001 b {{c1::x}}") == "a 0 b {{c1::x}}"
+
+
+MATH = [
+    r"Euler: \(e^{i\pi} + 1 = 0\)",
+    r"\[\sum_{i=1}^n i = \frac{n(n+1)}{2}\]",
+    r"\(a_1 * b_2 * c\) and \(x_i\)",
+    r"{{c1::\(x^2\)::a square}} and \(y = {{c2::2}}\)",
+    r"[latex]a \\ b_1*c*[/latex] and [$]x_1[/$]",
+]
+
+
+@pytest.mark.parametrize("text", MATH)
+def test_math_survives_markdown(text: str) -> None:
+    assert render_markdown(text) == text
+
+
+def test_math_is_escaped_as_text() -> None:
+    assert render_markdown(r"\(a <b> c\)") == r"\(a &lt;b&gt; c\)"
 
 
 # Code
@@ -204,11 +222,10 @@ def test_renumber_keeps_groups_and_order() -> None:
     assert cloze.renumber("{{c0::a}}") == "{{c1::a}}"
 
 
-def test_strip_markers_and_protect_round_trip() -> None:
-    text = "{{c1::a {{c2::b::h}} c::hint}} and {{c3::d}} }} {{c4::open"
-    assert cloze.strip_markers(text) == "a b c and d }} {{c4::open"
-    assert cloze.restore(cloze.protect(text)) == text
-    assert "{{" not in cloze.protect("{{c1::x}}")
+def test_strip_markers_and_marker_spans() -> None:
+    text = "{{c1::a {{c2::b::h}} c::hint}} and }} {{c4::open"
+    assert cloze.strip_markers(text) == "a b c and }} {{c4::open"
+    assert [text[a:b] for a, b in cloze.marker_spans(text)] == ["{{c1::", "{{c2::", "}}", "}}"]
 
 
 # The Formatter

@@ -15,11 +15,6 @@ _OPENER = re.compile(r"\{\{c(\d+)::")
 # Openers an LLM meant but Anki ignores: `{{C1::`, `{{ c1::`, `{{c1:x`, `{c1::x}`.
 _NEAR_OPENER = re.compile(r"(?<!\{)(?:\{\{\s*c\s*\d+\s*::?|\{\s*c\s*\d+\s*::)", re.IGNORECASE)
 
-# Private-use characters stand in for markers while Markdown runs; nothing else produces them.
-_OPEN_MARK, _NUMBER_END, _CLOSE_MARK = "\ue000", "\ue001", "\ue002"
-_PLACEHOLDER = re.compile(f"{_OPEN_MARK}(\\d+){_NUMBER_END}|{_CLOSE_MARK}")
-_MARK_CHARS = re.compile(f"[{_OPEN_MARK}{_NUMBER_END}{_CLOSE_MARK}]")
-
 
 @dataclass(frozen=True)
 class Deletion:
@@ -112,20 +107,9 @@ def strip_markers(text: str) -> str:
     return "".join(kept)
 
 
-def protect(text: str) -> str:
-    """Swap openers and closers for placeholders that Markdown leaves alone; `restore` undoes it."""
-    text = _MARK_CHARS.sub("", text)
-    swaps: list[tuple[int, int, str]] = []
+def marker_spans(text: str) -> list[tuple[int, int]]:
+    """Where the `{{cN::` and `}}` of each deletion stand, in order."""
+    spans: list[tuple[int, int]] = []
     for deletion in scan(text).deletions:
-        swaps.append((deletion.start, deletion.content_start, f"{_OPEN_MARK}{deletion.number}{_NUMBER_END}"))
-        swaps.append((deletion.end - 2, deletion.end, _CLOSE_MARK))
-    parts, position = [], 0
-    for start, end, placeholder in sorted(swaps):
-        parts += [text[position:start], placeholder]
-        position = end
-    parts.append(text[position:])
-    return "".join(parts)
-
-
-def restore(text: str) -> str:
-    return _PLACEHOLDER.sub(lambda m: "}}" if m.group(1) is None else f"{{{{c{m.group(1)}::", text)
+        spans += [(deletion.start, deletion.content_start), (deletion.end - 2, deletion.end)]
+    return sorted(spans)

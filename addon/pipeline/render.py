@@ -10,6 +10,7 @@ the markers must stay plain text for Anki to find them.
 from __future__ import annotations
 
 import html
+import re
 import threading
 from functools import lru_cache
 
@@ -46,6 +47,12 @@ _PRE_STYLE = "; ".join(
 _formatter = HtmlFormatter(noclasses=True, nowrap=True, style=CODE_STYLE)
 _local = threading.local()
 
+# Markdown would eat MathJax's backslashes (`\(x\)` → `(x)`) and could split cloze markers, so while it
+# runs, these stand aside as placeholders of private-use characters that nothing else produces.
+_VERBATIM = re.compile(r"\\\(.*?\\\)|\\\[.*?\\\]|\[(\$\$?|latex)\].*?\[/\1\]", re.DOTALL)
+_PLACEHOLDER = re.compile("\ue000(\\d+)\ue001")
+_PRIVATE_USE = re.compile("[\ue000\ue001]")
+
 
 def render_markdown(text: str) -> str:
     """Card-ready HTML for one field written in Markdown (raw HTML in it is allowed, then sanitized)."""
@@ -61,11 +68,28 @@ def render_markdown(text: str) -> str:
 
 @lru_cache(maxsize=512)
 def markdown_to_html(text: str) -> str:
-    """Markdown's own HTML for `text`, cloze markers intact; not sanitized (the lints read this)."""
+    """Markdown's own HTML for `text`, math and cloze markers intact; not sanitized (the lints read this)."""
     converter: markdown.Markdown | None = getattr(_local, "converter", None)
     if converter is None:
         converter = _local.converter = markdown.Markdown(extensions=list(MARKDOWN_EXTENSIONS))
-    return cloze.restore(converter.reset().convert(cloze.protect(text)))
+    protected, stashed = _stash(text)
+    return _PLACEHOLDER.sub(
+        lambda m: html.escape(stashed[int(m.group(1))]), converter.reset().convert(protected)
+    )
+
+
+def _stash(text: str) -> tuple[str, list[str]]:
+    """`text` with math and cloze markers swapped for numbered placeholders, and the text each replaced."""
+    text = _PRIVATE_USE.sub("", text)
+    spans = [match.span() for match in _VERBATIM.finditer(text)]
+    spans += [span for span in cloze.marker_spans(text) if not any(a <= span[0] < b for a, b in spans)]
+    parts, stashed, position = [], [], 0
+    for start, end in sorted(spans):
+        parts.append(f"{text[position:start]}\ue000{len(stashed)}\ue001")
+        stashed.append(text[start:end])
+        position = end
+    parts.append(text[position:])
+    return "".join(parts), stashed
 
 
 def code_language(code: Tag) -> str | None:
