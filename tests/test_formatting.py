@@ -177,12 +177,13 @@ def test_math_is_escaped_as_text() -> None:
 
 
 def test_code_fence_is_highlighted_with_inline_styles() -> None:
-    html = render_markdown("```python\ndef f(x):\n    return x < 1\n```")
+    source = '@cache\ndef f(x: int) -> bool:\n    """Doc."""\n    return x < 0x1F or print(f"{x!r}")  # why\n'
+    html = render_markdown(f"```python\n{source}```")
     pre = BeautifulSoup(html, "html.parser").pre
     assert pre is not None and "background: #1d2331" in pre["style"] and "text-align: left" in pre["style"]
     keyword = pre.find("span", string="def")
     assert keyword is not None and keyword["style"].startswith("color: #")
-    assert pre.get_text() == "def f(x):\n    return x < 1\n"
+    assert pre.get_text() == source
     assert "class=" not in html
     assert sanitize_html(html) == html
 

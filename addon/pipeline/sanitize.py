@@ -37,7 +37,7 @@ _URL_ATTRIBUTES = {"href": frozenset({"http", "https", "mailto"}), "src": frozen
 
 STYLE_PROPERTIES = frozenset(
     "color background background-color font-weight font-style text-decoration text-align line-height"
-    " padding margin border border-radius white-space overflow-x".split()
+    " padding border-radius white-space overflow-x".split()
 )
 _STYLE_VALUE = re.compile(r"[\w\s#.,%'\"-]+")
 # Browsers ignore these inside a URL scheme, so `java\tscript:` is still `javascript:`.
@@ -72,8 +72,9 @@ def _sanitize_tag(tag: Tag) -> None:
         return
     allowed = _GLOBAL_ATTRIBUTES | _TAG_ATTRIBUTES.get(tag.name, frozenset())
     for name, value in list(tag.attrs.items()):
-        clean = _clean_attribute(name, " ".join(value) if isinstance(value, list) else value)
-        if name in allowed and clean:
+        text = " ".join(value) if isinstance(value, list) else value
+        clean = _clean_attribute(name, text) if name in allowed else None
+        if clean:
             tag[name] = clean
         else:
             del tag[name]
