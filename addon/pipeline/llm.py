@@ -48,22 +48,23 @@ class LLMClient:
         request = StructuredRequest(output_cls, self._settings.structured_output)
         conversation = request.messages(messages)
         reply = await self._ask(request, conversation, step)
-        for next_try in ("repair", "fresh", None):
+        for retry in ("repair", "fresh request"):
             try:
                 return request.parse(reply)
             except InvalidReply as e:
                 problem = str(e)
-            if next_try is None:
-                break
             logger.info(
-                "Step '%s': the reply did not match %s (%s); %s.", step, request.name, problem, next_try
+                "Step '%s': the reply did not match %s (%s); trying a %s.", step, request.name, problem, retry
             )
-            retry = [*conversation, *request.repair(reply, problem)] if next_try == "repair" else conversation
-            reply = await self._ask(request, retry, step)
-        raise StructuredOutputError(
-            f"The model's replies for step '{step}' did not match the expected {request.name} format, "
-            f"3 times; the last problem: {problem}"
-        )
+            again = [*conversation, *request.repair(reply, problem)] if retry == "repair" else conversation
+            reply = await self._ask(request, again, step)
+        try:
+            return request.parse(reply)
+        except InvalidReply as e:
+            raise StructuredOutputError(
+                f"The model's replies for step '{step}' did not match the expected {request.name} format, "
+                f"3 times; the last problem: {e}"
+            ) from None
 
     async def text(self, messages: Sequence[ChatMessage], *, step: str) -> str:
         reply = await self._llm.achat(messages, step=step)

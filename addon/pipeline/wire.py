@@ -38,6 +38,7 @@ def to_wire_message(message: ChatMessage) -> dict[str, Any]:
     wire: dict[str, Any] = {"role": message.role.value, "content": message.content or ""}
     if tool_calls := message.additional_kwargs.get("tool_calls"):
         wire["tool_calls"] = tool_calls
+        wire["content"] = message.content or None  # the API wants null, not "", beside tool calls
     if tool_call_id := message.additional_kwargs.get("tool_call_id"):
         wire["tool_call_id"] = tool_call_id
     return wire
