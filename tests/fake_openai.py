@@ -69,16 +69,16 @@ class Request:
 
 @dataclass(frozen=True)
 class Reply:
-    """What the server answers; build one with the class methods."""
+    """What the server answers; build one with the class methods, which all take `delay`, `usage` etc."""
 
     status: int = 200
-    data: Any = None
-    content: str | None = None
-    tool_calls: tuple[tuple[str, str], ...] = ()
+    data: Any = None  # JSON to render to fit the request (see `json`)
+    content: str | None = None  # the message content, or the error message of an error status
+    tool_calls: tuple[tuple[str, str], ...] = ()  # (name, arguments as JSON text)
     headers: Mapping[str, str] = field(default_factory=dict)
-    body: bytes | None = None
-    delay: float = 0.0
-    usage: tuple[int, int] | None = None
+    body: bytes | None = None  # sent as it is instead of a rendered body
+    delay: float = 0.0  # seconds before replying (other requests are served meanwhile)
+    usage: tuple[int, int] | None = None  # (prompt, completion) tokens; default: estimated from lengths
     finish_reason: str | None = None
     drop: bool = False
     truncate: bool = False
