@@ -10,6 +10,7 @@ Ctrl-C during `generate` keeps the cards finished so far and exits 130.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 from collections.abc import Callable, Sequence
@@ -72,6 +73,13 @@ def _parser() -> argparse.ArgumentParser:
     generate.add_argument(
         "--concurrency", type=_positive_int, default=run_defaults.max_concurrency, metavar="N"
     )
+    generate.add_argument(
+        "--max-attempts",
+        type=_positive_int,
+        default=defaults.max_attempts,
+        metavar="N",
+        help="attempts per request, the first included (default: %(default)s)",
+    )
     generate.add_argument("--json", type=Path, metavar="OUT", help="write the whole run result as JSON")
     generate.add_argument("--apkg", type=Path, metavar="OUT", help="write the cards as an Anki package")
     generate.add_argument(
@@ -109,6 +117,7 @@ def _generate(args: argparse.Namespace) -> int:
             model=args.model,
             api_key_env=args.api_key_env,
             structured_output=args.structured_output,
+            max_attempts=args.max_attempts,
         ),
         mode=args.mode,
         max_concurrency=args.concurrency,
@@ -156,14 +165,15 @@ def _exit_code(result: RunResult) -> int:
 
 
 def _lint(args: argparse.Namespace) -> int:
-    from .pipeline.lints import lint_cards
+    from .pipeline.lints import is_blocking, lint_cards
 
     cards = _load_cards(args.json_in)
     findings = lint_cards([card.draft for card in cards])
     for card, card_findings in zip(cards, findings, strict=True):
         for finding in card_findings:
             where = f" [{finding.field}]" if finding.field else ""
-            print(f"{card.id}: {finding.lint_id}{where}: {finding.message}")
+            severity = "error" if is_blocking(finding) else "warning"
+            print(f"{card.id}: {severity}: {finding.lint_id}{where}: {finding.message}")
     total = sum(map(len, findings))
     _say(f"{len(cards)} cards, {total} findings")
     return EXIT_FINDINGS if total else 0
@@ -175,15 +185,13 @@ def _load_cards(path: Path) -> list[Card]:
 
     from .pipeline.models import Card, RunResult
 
-    text = _read(path)
     try:
-        if text.lstrip().startswith("["):
-            return TypeAdapter(list[Card]).validate_json(text)
-        return RunResult.model_validate_json(text).cards
-    except ValidationError as error:
-        raise CliError(
-            f"{path} holds neither a run result nor a list of cards ({error.error_count()} errors)"
-        ) from None
+        data = json.loads(_read(path))
+        if isinstance(data, dict) and "cards" in data:
+            return RunResult.model_validate(data).cards
+        return TypeAdapter(list[Card]).validate_python(data)
+    except (ValueError, ValidationError):
+        raise CliError(f"{path} holds neither a run result nor a list of cards") from None
 
 
 # helpers
