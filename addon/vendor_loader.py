@@ -74,9 +74,7 @@ class VendorFinder(DistributionFinder):
             return PathFinder.find_spec(fullname, self._path)
         return None
 
-    def find_distributions(
-        self, context: DistributionFinder.Context | None = None
-    ) -> Iterator[Distribution]:
+    def find_distributions(self, context: DistributionFinder.Context | None = None) -> Iterator[Distribution]:
         context = context or DistributionFinder.Context()
         if "path" in vars(context):  # the caller asked about specific folders, not the environment
             return iter(())
@@ -116,7 +114,7 @@ def _describe(sys_platform: str, machine: str, python: str) -> str:
 
 
 def _refuse_foreign_copies(spec: dict, dirs: Sequence[Path]) -> None:
-    """sys.modules is shared by all add-ons: a package someone else already imported would be used instead of ours."""
+    """sys.modules is shared by all add-ons: a package another one imported first would be used, not ours."""
     for name in spec["private"]:
         module = sys.modules.get(name)
         if module is None:
