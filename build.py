@@ -133,17 +133,14 @@ class Target:
     def abi(self) -> str:
         return "cp{}{}".format(*self.python)
 
+    @property
+    def version(self) -> str:
+        return "{}.{}".format(*self.python)
+
     def pip_options(self) -> list[str]:
         if not self.platforms:
             return []
-        options = [
-            "--python-version",
-            "{}.{}".format(*self.python),
-            "--implementation",
-            "cp",
-            "--abi",
-            self.abi,
-        ]
+        options = ["--python-version", self.version, "--implementation", "cp", "--abi", self.abi]
         for tag in self.platforms:
             options += ["--platform", tag]
         return options
@@ -162,7 +159,7 @@ class Target:
             "id": self.id,
             "platform": self.sys_platform,
             "machine": self.machine,
-            "python": "{}.{}".format(*self.python),
+            "python": self.version,
         }
 
 
@@ -217,19 +214,9 @@ def _pip_download(options: Sequence[str], requirements: Iterable[str], dest: Pat
     dest.mkdir(parents=True)
     with tempfile.NamedTemporaryFile("w", suffix=".txt", delete=False) as req:
         req.write("\n".join(requirements) + "\n")
-    command = [
-        sys.executable,
-        "-m",
-        "pip",
-        "download",
-        "--no-deps",
-        "--only-binary=:all:",
-        "--disable-pip-version-check",
-    ]
+    command = [sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:", "-d", str(dest)]
     try:
-        result = subprocess.run(
-            [*command, "-d", str(dest), *options, "-r", req.name], capture_output=True, text=True
-        )
+        result = subprocess.run([*command, *options, "-r", req.name], capture_output=True, text=True)
     finally:
         os.unlink(req.name)
     if result.returncode:
@@ -262,6 +249,8 @@ def read_lock() -> dict[str, tuple[str, frozenset[str]]]:
                 o.removeprefix("--hash=sha256:") for o in options if o.startswith("--hash=sha256:")
             )
             lock[canonicalize_name(Requirement(pin).name)] = (pin, hashes)
+    if {pin for pin, _ in lock.values()} != set(_read_pins().values()):
+        raise BuildError(f"{REQUIREMENTS_TXT.name} does not pin what {REQUIREMENTS_IN.name} does: re-lock")
     return lock
 
 
@@ -328,7 +317,13 @@ def wheels_for(target: Target, locked: dict[str, tuple[str, frozenset[str]]]) ->
             " ".join([pin, *(f"--hash=sha256:{h}" for h in sorted(hashes))]) for pin, hashes in missing
         ]
         with tempfile.TemporaryDirectory(dir=_cache_root()) as tmp:
-            for wheel in _pip_download(target.pip_options(), requirements, Path(tmp) / "new"):
+            try:
+                downloaded = _pip_download(target.pip_options(), requirements, Path(tmp) / "new")
+            except BuildError as error:
+                ids = ", ".join(t.id for t in LOCK_TARGETS)
+                hint = f"Is {target.id} one of the locked targets ({ids})? If not, add it and re-lock."
+                raise BuildError(f"{error}\n{hint}") from error
+            for wheel in downloaded:
                 _store(wheel, cache)
         found = _cached_wheels(target, locked, cache)
     if lacking := sorted(set(locked) - set(found)):
