@@ -1,0 +1,132 @@
+"""Long sources in chunks that the Topic Analyzer reads in parallel, and the chunks' topics merged back.
+
+Splitting uses llama-index's `SentenceSplitter` with a word-piece token estimate and a regex sentence
+splitter, so neither tiktoken nor nltk is ever imported (the add-on vendors neither).
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Iterable, Sequence
+
+from llama_index.core.node_parser.text.sentence import SentenceSplitter
+from pydantic import BaseModel
+
+from .agents import AnalyzedTopic
+from .models import Source
+
+MIN_CHUNK_TOKENS = 256
+CHUNK_SHARE = 4
+"""A chunk takes at most 1/CHUNK_SHARE of the context window: the rest is for the prompt and the reply."""
+MAX_CHUNKS_PER_TOPIC = 2
+"""A topic found in several chunks gets this many of them as its source text, to bound the prompt."""
+
+_PIECE = re.compile(r"\w{1,4}|[^\w\s]")
+_SENTENCE = re.compile(r"[^.!?。！？\n]+(?:[.!?。！？]+|\n+|$)\s*")
+_NOT_WORD = re.compile(r"[\W_]+")
+
+
+class Chunk(BaseModel):
+    source_index: int
+    index: int
+    count: int
+    """How many chunks its source has."""
+    text: str
+
+    @property
+    def part(self) -> str:
+        """The note for the analyzer prompt when the source comes in several parts."""
+        return f"This is part {self.index + 1} of {self.count} of the source." if self.count > 1 else ""
+
+
+class TopicPlan(BaseModel):
+    """A merged topic, the chunks of its source it was found in, and whether it involves code."""
+
+    topic: AnalyzedTopic
+    chunks: list[int]
+
+
+def word_pieces(text: str) -> list[str]:
+    """A tokenizer stand-in, close to BPE counts: words in pieces of up to four characters, punctuation."""
+    return _PIECE.findall(text)
+
+
+def sentences(text: str) -> list[str]:
+    """Sentences with their trailing whitespace, so that joining them gives back the text."""
+    return _SENTENCE.findall(text) or [text]
+
+
+def chunk_tokens(context_window: int) -> int:
+    return max(MIN_CHUNK_TOKENS, context_window // CHUNK_SHARE)
+
+
+def split_text(text: str, context_window: int) -> list[str]:
+    size = chunk_tokens(context_window)
+    splitter = SentenceSplitter(
+        chunk_size=size,
+        chunk_overlap=size // 16,
+        tokenizer=word_pieces,
+        chunking_tokenizer_fn=sentences,
+        paragraph_separator="\n\n",
+    )
+    return splitter.split_text(text) or [text]
+
+
+def chunk_sources(sources: Sequence[Source], context_window: int) -> list[Chunk]:
+    chunks: list[Chunk] = []
+    for source_index, source in enumerate(sources):
+        parts = split_text(source.text, context_window)
+        chunks += [
+            Chunk(source_index=source_index, index=i, count=len(parts), text=part)
+            for i, part in enumerate(parts)
+        ]
+    return chunks
+
+
+def normalize_name(name: str) -> str:
+    return " ".join(_NOT_WORD.sub(" ", name.casefold()).split())
+
+
+def merge_topics(found: Iterable[tuple[int, AnalyzedTopic]]) -> list[TopicPlan]:
+    """One plan per distinct topic name, in order of first appearance; `found` pairs chunk index and topic."""
+    plans: dict[str, TopicPlan] = {}
+    for chunk, topic in found:
+        key = normalize_name(topic.name)
+        if not key:
+            continue
+        if (plan := plans.get(key)) is None:
+            plans[key] = TopicPlan(topic=topic, chunks=[chunk])
+            continue
+        old = plan.topic
+        plan.topic = old.model_copy(
+            update={
+                "subtopics": _union(old.subtopics, topic.subtopics),
+                "key_concepts": _union(old.key_concepts, topic.key_concepts),
+                "applications": _union(old.applications, topic.applications),
+                "code": old.code or topic.code,
+            }
+        )
+        if chunk not in plan.chunks:
+            plan.chunks.append(chunk)
+    return list(plans.values())
+
+
+def topic_text(chunks: Sequence[Chunk], plan: TopicPlan) -> str:
+    """The source text the Q&A Generator gets for a topic: the chunks it was found in, bounded."""
+    return "\n\n".join(chunks[i].text for i in sorted(plan.chunks)[:MAX_CHUNKS_PER_TOPIC])
+
+
+def common_language(languages: Iterable[str]) -> str:
+    counts = Counter(language.strip() for language in languages if language.strip())
+    return counts.most_common(1)[0][0] if counts else ""
+
+
+def _union(first: list[str], second: list[str]) -> list[str]:
+    seen = {normalize_name(item) for item in first}
+    merged = list(first)
+    for item in second:
+        if (key := normalize_name(item)) not in seen:
+            seen.add(key)
+            merged.append(item)
+    return merged

@@ -1,0 +1,156 @@
+"""The workflows' events: progress for the UI and CLI, and the typed hops between steps.
+
+Progress events are what `PipelineRun(on_event=...)` receives; `str(event)` is a one-line status message.
+The step events' types are the routes: a step's parameter and return annotations say what it takes and
+what may follow it.
+"""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, Field
+from workflows.events import Event, StartEvent
+
+from .agents import AnalyzedTopic, TopicAnalysis
+from .chunking import Chunk
+from .models import Card, Source, Usage
+
+# Progress
+
+
+class ProgressEvent(Event):
+    """Something happened in the run: which role, for which topic, and the run's totals so far."""
+
+    role: str
+    topic: str = ""
+    cards_so_far: int = 0
+    usage: Usage = Field(default_factory=Usage)
+
+    @property
+    def message(self) -> str:
+        where = f"{self.role}: {self.topic}" if self.topic else self.role
+        return f"{where} {self._verb()} ({self.cards_so_far} cards, {self.usage.requests} requests so far)"
+
+    def __str__(self) -> str:
+        return self.message
+
+    def _verb(self) -> str:
+        return "…"
+
+
+class StepStarted(ProgressEvent):
+    def _verb(self) -> str:
+        return "working…"
+
+
+class StepFinished(ProgressEvent):
+    error: str | None = None
+
+    def _verb(self) -> str:
+        return f"failed: {self.error}" if self.error else "done"
+
+
+# What a run is asked to do
+
+
+class Regeneration(BaseModel):
+    """Cards to make again with the learner's feedback; the run's one source is the text they came from."""
+
+    cards: list[Card]
+    feedback: str
+
+
+class PipelineStart(StartEvent):
+    sources: list[Source]
+    regeneration: Regeneration | None = None
+
+
+# Work items
+
+
+class TopicWork(BaseModel):
+    """One topic of one source, with everything the card agents need for it."""
+
+    source_index: int
+    topic_index: int
+    note_id: int | None = None
+    topic: AnalyzedTopic
+    chunk: int | None = None
+    text: str
+    """The source text for this topic: its chunks (or all of a short source)."""
+    other_topics: list[str] = Field(default_factory=list)
+    language: str | None = None
+    """Target language, else the source's as the Topic Analyzer found it."""
+
+    @property
+    def key(self) -> tuple[int, int]:
+        return (self.source_index, self.topic_index)
+
+
+# Planned route
+
+
+class ChunkEvent(Event):
+    chunk: Chunk
+
+
+class ChunkAnalyzed(Event):
+    chunk: Chunk
+    analysis: TopicAnalysis | None
+    """None when the Topic Analyzer failed on this chunk (the error is recorded)."""
+
+
+class TopicEvent(Event):
+    work: TopicWork
+
+
+class ReviseEvent(Event):
+    work: TopicWork
+    regeneration: Regeneration
+
+
+class CardsEvent(Event):
+    work: TopicWork
+    cards: list[Card]
+
+
+class EnrichEvent(CardsEvent):
+    """Drafts with cards the Code and Extra Field Expert should see."""
+
+
+class ReviewEvent(CardsEvent):
+    pass
+
+
+class FormatEvent(CardsEvent):
+    pass
+
+
+class TopicDone(Event):
+    work: TopicWork
+
+
+# Orchestrator route
+
+
+class DecideEvent(Event):
+    """Ask the Orchestrator for the next agent."""
+
+
+class RunTopicAnalyzer(Event):
+    pass
+
+
+class RunQAGenerator(Event):
+    pass
+
+
+class RunCodeExpert(Event):
+    pass
+
+
+class RunReviewer(Event):
+    pass
+
+
+class RunFormatter(Event):
+    pass

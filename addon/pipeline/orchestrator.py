@@ -1,0 +1,226 @@
+"""The orchestrator route, faithful to the seed design: before every step an LLM call (the Orchestrator)
+picks the next agent, and the agents work one request at a time.
+
+What the seed lacked is added: the Orchestrator sees a compact summary of the state rather than the whole
+history; a step cap (`orchestrator_max_steps`) and a time cap (`run_timeout`) end the loop; a choice that
+cannot run (the Reviewer before any cards) is recorded as an error and skipped; agent errors land in
+`RunResult.errors`. Whatever way it ends, cards not yet formatted are formatted before the result.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from workflows import Context, Workflow, step
+from workflows.events import Event, StopEvent
+
+from . import stages
+from .agents import CODE_EXPERT, FORMATTER, ORCHESTRATOR, QA_GENERATOR, REVIEWER, TOPIC_ANALYZER, Agents
+from .chunking import Chunk, chunk_sources
+from .events import (
+    DecideEvent,
+    PipelineStart,
+    RunCodeExpert,
+    RunFormatter,
+    RunQAGenerator,
+    RunReviewer,
+    RunTopicAnalyzer,
+    TopicWork,
+)
+from .models import Card, Source
+from .settings import PipelineSettings
+from .stages import RunState
+
+_AGENT_EVENTS: dict[str, type[Event]] = {
+    TOPIC_ANALYZER: RunTopicAnalyzer,
+    QA_GENERATOR: RunQAGenerator,
+    CODE_EXPERT: RunCodeExpert,
+    REVIEWER: RunReviewer,
+    FORMATTER: RunFormatter,
+}
+
+
+@dataclass
+class Batch:
+    """One topic's cards and what has been done to them since they were written."""
+
+    work: TopicWork
+    cards: list[Card]
+    enriched: bool = False
+    reviewed: bool = False
+    formatted: bool = False
+
+
+class OrchestratorWorkflow(Workflow):
+    def __init__(self, settings: PipelineSettings, agents: Agents, state: RunState, **kwargs: Any) -> None:
+        super().__init__(timeout=settings.run_timeout, **kwargs)
+        self.settings = settings
+        self.agents = agents
+        self.state = state
+        self._sources: list[Source] = []
+        self._chunks: list[Chunk] = []
+        self._works: list[TopicWork] | None = None
+        self._batches: list[Batch] = []
+        self._steps: list[str] = []
+        self._deadline = 0.0
+
+    @step
+    async def begin(self, ev: PipelineStart) -> DecideEvent:
+        self._sources = ev.sources
+        self._chunks = chunk_sources(ev.sources, self.settings.llm.context_window)
+        self._deadline = time.monotonic() + self.settings.run_timeout
+        return DecideEvent()
+
+    @step
+    async def decide(
+        self, ctx: Context, ev: DecideEvent
+    ) -> (
+        RunTopicAnalyzer
+        | RunQAGenerator
+        | RunCodeExpert
+        | RunReviewer
+        | RunFormatter
+        | DecideEvent
+        | StopEvent
+    ):
+        limit = self.settings.orchestrator_max_steps
+        if len(self._steps) >= limit:
+            self.state.fail(ORCHESTRATOR, f"Stopped after {limit} steps, the limit for the orchestrator.")
+            return await self._end(ctx)
+        if time.monotonic() >= self._deadline:
+            self.state.fail(
+                ORCHESTRATOR, f"Stopped after {self.settings.run_timeout:g} s, the run's time limit."
+            )
+            return await self._end(ctx)
+        decision = await self.state.step(ctx, ORCHESTRATOR, "", lambda: self.agents.decide(self._summary()))
+        if decision is None:
+            return await self._end(ctx)
+        self._steps.append(decision.next_agent)
+        if decision.next_agent == "END":
+            return await self._end(ctx)
+        if problem := self._cannot_run(decision.next_agent):
+            self.state.fail(
+                ORCHESTRATOR, f"The Orchestrator chose the {decision.next_agent}, {problem}; skipped."
+            )
+            return DecideEvent()
+        return _AGENT_EVENTS[decision.next_agent]()
+
+    @step
+    async def analyze(self, ctx: Context, ev: RunTopicAnalyzer) -> DecideEvent:
+        analyses = []
+        for chunk in self._chunks:
+            label = f"part {chunk.index + 1} of {chunk.count}" if chunk.count > 1 else ""
+            analysis = await self.state.step(
+                ctx, TOPIC_ANALYZER, label, lambda c=chunk: self.agents.analyze(c.text, part=c.part)
+            )
+            analyses.append((chunk, analysis))
+        self._works = stages.plan_topics(self._sources, self._chunks, analyses, self.settings.target_language)
+        self.state.outline = stages.outline_of(self._works, analyses)
+        return DecideEvent()
+
+    @step
+    async def generate(self, ctx: Context, ev: RunQAGenerator) -> DecideEvent:
+        self._batches = []
+        for work in self._works or []:
+            drafts = await self.state.step(
+                ctx,
+                QA_GENERATOR,
+                work.topic.name,
+                lambda w=work: self.agents.generate(
+                    w.text, w.topic, other_topics=w.other_topics, language=w.language
+                ),
+            )
+            if drafts:
+                self._batches.append(Batch(work, stages.new_cards(drafts, work)))
+        return DecideEvent()
+
+    @step
+    async def enrich(self, ctx: Context, ev: RunCodeExpert) -> DecideEvent:
+        for batch in self._to_enrich():
+            enriched = await self.state.step(
+                ctx,
+                CODE_EXPERT,
+                batch.work.topic.name,
+                lambda b=batch: stages.enrich(self.agents, b.work, b.cards),
+            )
+            batch.enriched = True
+            if enriched is not None:
+                self._update(batch, enriched)
+        return DecideEvent()
+
+    @step
+    async def review(self, ctx: Context, ev: RunReviewer) -> DecideEvent:
+        for batch in self._batches:
+            reviewed = await self.state.step(
+                ctx,
+                REVIEWER,
+                batch.work.topic.name,
+                lambda b=batch: stages.review(self.agents, b.work, b.cards),
+            )
+            if reviewed is not None:
+                self._update(batch, reviewed)
+                batch.reviewed = True
+        return DecideEvent()
+
+    @step
+    async def format(self, ctx: Context, ev: RunFormatter) -> DecideEvent:
+        await self._format(ctx)
+        return DecideEvent()
+
+    async def _format(self, ctx: Context) -> None:
+        for batch in self._batches:
+            if batch.formatted:
+                continue
+            formatted = await self.state.step(
+                ctx,
+                FORMATTER,
+                batch.work.topic.name,
+                lambda b=batch: stages.format_batch(self.agents, self.state, b.work, b.cards),
+            )
+            batch.cards, batch.formatted = formatted or batch.cards, True
+            self.state.finish(batch.work.key, batch.cards)
+
+    async def _end(self, ctx: Context) -> StopEvent:
+        await self._format(ctx)
+        if not self._batches and not self.state.errors:
+            self.state.fail(ORCHESTRATOR, "The Orchestrator ended the run before any cards were made.")
+        return StopEvent(result=self.state.result())
+
+    def _update(self, batch: Batch, cards: list[Card]) -> None:
+        """New cards for a batch: a formatted batch has to be formatted again."""
+        batch.cards, batch.formatted = cards, False
+
+    def _to_enrich(self) -> list[Batch]:
+        return [b for b in self._batches if not b.enriched and stages.needs_enrichment(b.cards, b.work)]
+
+    def _cannot_run(self, agent: str) -> str | None:
+        """Why the chosen agent has nothing to do now, or None when it can run."""
+        if agent == TOPIC_ANALYZER and self._works is not None:
+            return "but the topics are analyzed already"
+        if agent == QA_GENERATOR and not self._works:
+            return "but there are no topics yet"
+        if agent in (CODE_EXPERT, REVIEWER, FORMATTER) and not self._batches:
+            return "but there are no cards yet"
+        if agent == CODE_EXPERT and not self._to_enrich():
+            return "but no card needs it"
+        return None
+
+    def _summary(self) -> str:
+        """What the Orchestrator decides from: counts and flags, not the texts."""
+        cards = sum(len(b.cards) for b in self._batches)
+        state = {
+            "steps_taken": self._steps,
+            "steps_left": self.settings.orchestrator_max_steps - len(self._steps),
+            "topics": None if self._works is None else len(self._works),
+            "cards": cards,
+            "cards_needing_code_expert": sum(
+                len(stages.needs_enrichment(b.cards, b.work)) for b in self._to_enrich()
+            ),
+            "reviewed": bool(self._batches) and all(b.reviewed for b in self._batches),
+            "formatted": bool(self._batches) and all(b.formatted for b in self._batches),
+            "recent_errors": [e.message for e in self.state.errors[-3:]],
+        }
+        return json.dumps(state, ensure_ascii=False)

@@ -1,0 +1,158 @@
+"""The planned route: a fixed graph, no LLM call spent deciding what comes next.
+
+    begin ─▶ analyze (∥ chunks) ─▶ plan ─▶ generate (∥ topics) ─▶ [enrich, only topics with code cards]
+          ─▶ review ─▶ format (+ repair of broken cards only) ─▶ finish
+    begin ─▶ revise (regeneration: the selected cards with the learner's feedback) ─▶ review ─▶ …
+
+Each topic flows through on its own, so a topic is reviewed while others are still being generated, and its
+cards are finished (kept on cancel) as soon as they are formatted. A step that fails for one topic records
+a StepError and lets that topic's cards go on without it (or ends the topic when there are none).
+How many requests run at once is bounded by `Agents.slots` (`settings.max_concurrency`); the steps' worker
+counts are only an upper bound, fixed when the class is defined.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from workflows import Context, Workflow, step
+from workflows.events import StopEvent
+
+from . import stages
+from .agents import CODE_EXPERT, FORMATTER, QA_GENERATOR, REVIEWER, TOPIC_ANALYZER, Agents, AnalyzedTopic
+from .chunking import Chunk, chunk_sources
+from .events import (
+    ChunkAnalyzed,
+    ChunkEvent,
+    EnrichEvent,
+    FormatEvent,
+    PipelineStart,
+    ReviewEvent,
+    ReviseEvent,
+    TopicDone,
+    TopicEvent,
+    TopicWork,
+)
+from .settings import PipelineSettings
+from .stages import RunState
+
+WORKERS = 32
+
+
+class PlannedWorkflow(Workflow):
+    def __init__(self, settings: PipelineSettings, agents: Agents, state: RunState, **kwargs: Any) -> None:
+        super().__init__(timeout=settings.run_timeout, **kwargs)
+        self.settings = settings
+        self.agents = agents
+        self.state = state
+        self._chunks: list[Chunk] = []
+        self._start: PipelineStart | None = None
+
+    @step
+    async def begin(self, ev: PipelineStart) -> list[ChunkEvent] | ReviseEvent:
+        self._start = ev
+        if ev.regeneration is not None:
+            return ReviseEvent(work=self._regeneration_work(ev), regeneration=ev.regeneration)
+        self._chunks = chunk_sources(ev.sources, self.settings.llm.context_window)
+        return [ChunkEvent(chunk=chunk) for chunk in self._chunks]
+
+    @step(num_workers=WORKERS)
+    async def analyze(self, ctx: Context, ev: ChunkEvent) -> ChunkAnalyzed:
+        chunk = ev.chunk
+        label = f"part {chunk.index + 1} of {chunk.count}" if chunk.count > 1 else ""
+        analysis = await self.state.step(
+            ctx, TOPIC_ANALYZER, label, lambda: self.agents.analyze(chunk.text, part=chunk.part)
+        )
+        return ChunkAnalyzed(chunk=chunk, analysis=analysis)
+
+    @step
+    async def plan(self, analyzed: list[ChunkAnalyzed]) -> list[TopicEvent] | StopEvent:
+        assert self._start is not None
+        analyses = [(ev.chunk, ev.analysis) for ev in analyzed]
+        works = stages.plan_topics(self._start.sources, self._chunks, analyses, self.settings.target_language)
+        self.state.outline = stages.outline_of(works, analyses)
+        if not works:
+            if not self.state.errors:
+                self.state.fail(TOPIC_ANALYZER, "No topics were found in the text.")
+            return StopEvent(result=self.state.result())
+        # Topics with code have one step more (the Code and Extra Field Expert): start them first.
+        return [TopicEvent(work=work) for work in sorted(works, key=lambda work: not work.topic.code)]
+
+    @step(num_workers=WORKERS)
+    async def generate(self, ctx: Context, ev: TopicEvent) -> EnrichEvent | ReviewEvent | TopicDone:
+        work = ev.work
+        drafts = await self.state.step(
+            ctx,
+            QA_GENERATOR,
+            work.topic.name,
+            lambda: self.agents.generate(
+                work.text, work.topic, other_topics=work.other_topics, language=work.language
+            ),
+        )
+        if not drafts:
+            return TopicDone(work=work)
+        cards = stages.new_cards(drafts, work)
+        if stages.needs_enrichment(cards, work):
+            return EnrichEvent(work=work, cards=cards)
+        return ReviewEvent(work=work, cards=cards)
+
+    @step(num_workers=WORKERS)
+    async def revise(self, ctx: Context, ev: ReviseEvent) -> list[ReviewEvent] | StopEvent:
+        work, wanted = ev.work, ev.regeneration
+        revision = await self.state.step(
+            ctx,
+            QA_GENERATOR,
+            work.topic.name,
+            lambda: self.agents.revise(
+                work.text, [card.draft for card in wanted.cards], wanted.feedback, language=work.language
+            ),
+        )
+        if revision is None:
+            return StopEvent(result=self.state.result())
+        return [ReviewEvent(work=work, cards=stages.edited(wanted.cards, revision, QA_GENERATOR))]
+
+    @step(num_workers=WORKERS)
+    async def enrich(self, ctx: Context, ev: EnrichEvent) -> ReviewEvent:
+        enriched = await self.state.step(
+            ctx, CODE_EXPERT, ev.work.topic.name, lambda: stages.enrich(self.agents, ev.work, ev.cards)
+        )
+        return ReviewEvent(work=ev.work, cards=enriched or ev.cards)
+
+    @step(num_workers=WORKERS)
+    async def review(self, ctx: Context, ev: ReviewEvent) -> FormatEvent:
+        reviewed = await self.state.step(
+            ctx, REVIEWER, ev.work.topic.name, lambda: stages.review(self.agents, ev.work, ev.cards)
+        )
+        return FormatEvent(work=ev.work, cards=ev.cards if reviewed is None else reviewed)
+
+    @step(num_workers=WORKERS)
+    async def format(self, ctx: Context, ev: FormatEvent) -> TopicDone:
+        formatted = await self.state.step(
+            ctx,
+            FORMATTER,
+            ev.work.topic.name,
+            lambda: stages.format_batch(self.agents, self.state, ev.work, ev.cards),
+        )
+        self.state.finish(ev.work.key, formatted or [])
+        return TopicDone(work=ev.work)
+
+    @step
+    async def finish(self, done: list[TopicDone]) -> StopEvent:
+        return StopEvent(result=self.state.result())
+
+    def _regeneration_work(self, ev: PipelineStart) -> TopicWork:
+        """The one batch of a regeneration: the selected cards, their source text, the target language if
+        one is set (else each card keeps its own)."""
+        assert ev.regeneration is not None
+        source = ev.sources[0]
+        topics = dict.fromkeys(
+            card.provenance.topic for card in ev.regeneration.cards if card.provenance.topic
+        )
+        return TopicWork(
+            source_index=0,
+            topic_index=0,
+            note_id=source.note_id,
+            topic=AnalyzedTopic(name=", ".join(topics) or "selected cards"),
+            text=source.text,
+            language=self.settings.target_language,
+        )

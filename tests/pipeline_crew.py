@@ -1,0 +1,283 @@
+"""A scripted crew behind the fake OpenAI server: plausible replies for every agent, read off each request.
+
+The pipeline tests and `bench/pipeline.py` both use it. Requests are told apart by the JSON schema they ask
+for (each agent has its own output model); the reply is built from what the request carries, so a test can
+check that an agent got what it needs, and nothing else. Texts are Markdown with one `## heading` per topic,
+which is how the scripted Topic Analyzer finds topics.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import re
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from .fake_openai import Reply, Request
+
+_HEADING = re.compile(r"^## (.+)$", re.MULTILINE)
+_SOURCE = re.compile(r"<source>\n(.*)\n</source>", re.DOTALL)
+
+ReviewPolicy = Callable[[list[dict[str, Any]]], dict[str, Any]]
+
+
+def task(request: Request) -> str:
+    """The per-call part of a request: its last message."""
+    return request.messages[-1].get("content") or ""
+
+
+def source_of(request: Request) -> str | None:
+    for message in request.messages:
+        if match := _SOURCE.search(message.get("content") or ""):
+            return match.group(1)
+    return None
+
+
+def cards_in(request: Request) -> list[dict[str, Any]]:
+    """The numbered cards a request carries (one JSON object per line)."""
+    return [json.loads(line) for line in task(request).splitlines() if line.startswith('{"card":')]
+
+
+def topic_in(request: Request) -> dict[str, Any]:
+    lines = task(request).splitlines()
+    return json.loads(lines[lines.index("Write flashcards for this topic:") + 1])
+
+
+def state_in(request: Request) -> dict[str, Any]:
+    lines = task(request).splitlines()
+    return json.loads(lines[lines.index("The state of the work:") + 1])
+
+
+def keep_all(cards: list[dict[str, Any]]) -> dict[str, Any]:
+    return {"edits": [], "changes": []}
+
+
+def tighten_first(cards: list[dict[str, Any]]) -> dict[str, Any]:
+    """What a reviewer typically does: one card rewritten, the rest kept."""
+    first = {key: value for key, value in cards[0].items() if key not in ("card", "lint")}
+    if first["kind"] == "basic":
+        first["answer"] = " ".join(first["answer"].split()[:6])
+    return {
+        "edits": [{"card": 1, "action": "rewrite", "cards": [first]}],
+        "changes": ["Card 1: shorter answer."],
+    }
+
+
+@dataclass
+class Crew:
+    """Answers every agent's request. Tune it per test; `seen` records (schema, request) pairs."""
+
+    cards_per_topic: int = 9
+    review: ReviewPolicy = tighten_first
+    fail_topics: set[str] = field(default_factory=set)
+    decisions: list[str] | None = None
+    """Scripted Orchestrator choices, in order; None follows the seed's ideal path from the state."""
+    delay: Callable[[str], float] = lambda schema: 0.0
+    seen: list[tuple[str, Request]] = field(default_factory=list)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def __call__(self, request: Request) -> Reply:
+        schema = request.schema_name or ""
+        with self._lock:
+            self.seen.append((schema, request))
+        answer = getattr(self, f"_{schema.lower()}", None)
+        if answer is None:
+            return Reply.error(400, f"pipeline_crew: unknown schema {schema!r}")
+        reply: Reply = answer(request)
+        return dataclasses.replace(reply, delay=self.delay(schema))
+
+    def requests(self, schema: str) -> list[Request]:
+        return [request for name, request in self.seen if name == schema]
+
+    def _topicanalysis(self, request: Request) -> Reply:
+        text = source_of(request) or ""
+        sections = re.split(r"^## ", text, flags=re.MULTILINE)[1:]
+        topics = [_topic(section) for section in sections]
+        return Reply.json({"language": "English", "topics": topics})
+
+    def _carddrafts(self, request: Request) -> Reply:
+        topic = topic_in(request)
+        if topic["name"] in self.fail_topics:
+            return Reply.error(400, "the model refused")
+        return Reply.json({"cards": [_card(topic, n) for n in range(self.cards_per_topic)]})
+
+    def _extrafields(self, request: Request) -> Reply:
+        extras = [{"card": card["card"], "extra": _code_extra(card)} for card in cards_in(request)]
+        return Reply.json({"extras": extras})
+
+    def _review(self, request: Request) -> Reply:
+        return Reply.json(self.review(cards_in(request)))
+
+    def _repairedcard(self, request: Request) -> Reply:
+        card = cards_in(request)[0]
+        return Reply.json(
+            {
+                "card": {
+                    "kind": "basic",
+                    "question": "What does the repair fix?",
+                    "answer": "A card",
+                    "extra": card.get("extra", ""),
+                }
+            }
+        )
+
+    def _revision(self, request: Request) -> Reply:
+        feedback = json.loads(task(request).splitlines()[0].removeprefix("The learner's feedback: "))
+        edits = [
+            {
+                "card": card["card"],
+                "action": "rewrite",
+                "cards": [
+                    {
+                        "kind": "cloze",
+                        "text": f"Revised ({feedback}): {{{{c1::fact {card['card']}}}}}",
+                        "extra": "",
+                    }
+                ],
+            }
+            for card in cards_in(request)
+        ]
+        return Reply.json({"edits": edits, "changes": [f"Applied: {feedback}"] * len(edits)})
+
+    def _decision(self, request: Request) -> Reply:
+        if self.decisions is not None:
+            with self._lock:
+                choice = self.decisions.pop(0) if self.decisions else "END"
+        else:
+            choice = ideal_next(state_in(request))
+        return Reply.json({"next_agent": choice, "reason": "scripted"})
+
+
+def ideal_next(state: dict[str, Any]) -> str:
+    """The seed's ideal path: analyze, generate, enrich if needed, review, format, end."""
+    if state["topics"] is None:
+        return "Topic Analyzer"
+    if not state["cards"]:
+        return "Q&A Generator"
+    if state["cards_needing_code_expert"]:
+        return "Code and Extra Field Expert"
+    if not state["reviewed"]:
+        return "Reviewer"
+    if not state["formatted"]:
+        return "Formatter"
+    return "END"
+
+
+def _topic(section: str) -> dict[str, Any]:
+    name, _, body = section.partition("\n")
+    words = [w.strip(".,;:()`") for w in body.split() if len(w) > 7]
+    return {
+        "name": name.strip(),
+        "subtopics": [f"{name.strip()} basics", f"Using {name.strip()}"],
+        "key_concepts": list(dict.fromkeys(words))[:6],
+        "applications": [f"Applying {name.strip()} in practice"],
+        "code": "```" in body,
+    }
+
+
+def _card(topic: dict[str, Any], n: int) -> dict[str, Any]:
+    name = topic["name"]
+    concept = (topic["key_concepts"] or ["concept"])[n % max(1, len(topic["key_concepts"]))]
+    extra = (
+        f"{concept} matters for {name} because traders read it together with price action. "
+        f"A common mistake is to read {concept} alone, without the trend that frames it. "
+        f"Example {n + 1}: compare {concept} on a daily chart with the same reading on a weekly chart."
+    )
+    if n % 3 == 2:
+        return {
+            "kind": "cloze",
+            "text": f"In {name}, the term {{{{c1::{concept}}}}} names key idea {n + 1}.",
+            "extra": extra,
+            "tags": [name.replace(" ", "_")],
+        }
+    return {
+        "kind": "basic",
+        "question": f"In {name}, what role does {concept} play (point {n + 1})?",
+        "answer": f"It signals the {concept} reading of point {n + 1}",
+        "extra": extra,
+        "tags": [name.replace(" ", "_")],
+    }
+
+
+def _code_extra(card: dict[str, Any]) -> str:
+    return (
+        "Step by step: load the prices, compute the changes, average gains and losses.\n\n"
+        "```python\nimport pandas as pd\n\n# average gain over 14 periods\n"
+        "gain = prices.diff().clip(lower=0).rolling(14).mean()\n```\n\n"
+        "Common mistake: forgetting that the first 14 values are empty. "
+        "Docs: https://pandas.pydata.org/docs/reference/api/pandas.Series.rolling.html"
+    )
+
+
+FIVE_TOPICS = """# Reading a price chart with indicators
+
+## Relative Strength Index
+The Relative Strength Index (RSI) is a momentum indicator used in technical analysis. It measures the speed
+and magnitude of recent price changes to evaluate overbought or oversold conditions. RSI is displayed as an
+oscillator on a scale from 0 to 100. Readings above 70 generally indicate overbought conditions, while
+readings below 30 indicate oversold conditions. The standard lookback period is 14 periods, as J. Welles
+Wilder proposed in 1978. RSI can also reveal divergences: when price makes a new high but RSI does not, the
+upward momentum is weakening. Failure swings, where RSI crosses back through 70 or 30 without price
+confirming, are another signal Wilder described.
+
+## Moving Averages
+A moving average smooths a price series by averaging the last N closing prices. The simple moving average
+(SMA) weights every price equally, while the exponential moving average (EMA) gives more weight to recent
+prices and therefore reacts faster. Traders watch the 50-day and 200-day moving averages in particular. When
+the 50-day average crosses above the 200-day average, the event is called a golden cross and is read as a
+bullish signal; the opposite crossing is called a death cross. Moving averages lag price by construction, so
+they confirm trends rather than predict them.
+
+## Bollinger Bands
+Bollinger Bands, developed by John Bollinger in the 1980s, place a band two standard deviations above and
+below a 20-period simple moving average. Because the bands are built from the standard deviation, they widen
+when volatility rises and narrow when it falls. A narrowing of the bands, called a squeeze, often comes
+before a strong move. Prices touching the upper band are not by themselves a sell signal: in a strong
+uptrend, prices can walk along the upper band for a long time.
+
+## MACD
+The Moving Average Convergence Divergence (MACD) indicator, created by Gerald Appel, subtracts the 26-period
+EMA from the 12-period EMA. A 9-period EMA of the MACD line, called the signal line, is plotted on top of it.
+When the MACD line crosses above the signal line, momentum is turning up; a cross below suggests it is
+turning down. The histogram shows the distance between the two lines, so a shrinking histogram warns that a
+crossover may come soon.
+
+## Computing RSI in Python
+To calculate the RSI in Python, you can use the pandas library. First compute the price changes with diff(),
+then separate gains from losses, average each over 14 periods with rolling(), and combine them:
+
+```python
+def rsi(prices, periods=14):
+    delta = prices.diff()
+    gain = delta.clip(lower=0).rolling(periods).mean()
+    loss = (-delta.clip(upper=0)).rolling(periods).mean()
+    return 100 - 100 / (1 + gain / loss)
+```
+
+The first values of the result are empty (NaN) because a full window of 14 prices is needed. Wilder's own
+method uses a smoothed average rather than a simple rolling mean, so values differ slightly from charting
+tools.
+"""
+
+
+def long_text(topics: int = 12, paragraphs: int = 4) -> str:
+    """A text of `topics` sections, long enough to be analysed in several chunks."""
+    sentences = [
+        "Analysts of {t} compare today's reading with the readings of the last weeks.",
+        "The indicator behind {t} was popular with floor traders long before personal computers.",
+        "Critics of {t} point out that any rule tuned on old prices can fail on new ones.",
+        "Textbooks present {t} with a worked example on the daily chart of a large index.",
+        "A practical habit is to confirm every {t} signal with the volume of the same day.",
+        "Beginners tend to overtrade the first time {t} gives a clear signal.",
+    ]
+    sections = []
+    for n in range(topics):
+        name = f"Indicator family {n + 1}"
+        body = "\n\n".join(
+            " ".join(s.format(t=f"{name} variant {p + 1}") for s in sentences) for p in range(paragraphs)
+        )
+        sections.append(f"## {name}\n{body}")
+    return "# A long survey of indicators\n\n" + "\n\n".join(sections)
