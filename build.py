@@ -17,7 +17,6 @@ import hashlib
 import importlib.util
 import json
 import os
-import platform
 import shutil
 import struct
 import subprocess
@@ -189,7 +188,7 @@ def local_target() -> Target:
     prefix = {"win32": "win", "darwin": "macos"}.get(sys.platform, sys.platform)
     python = sys.version_info[:2]
     return Target(
-        f"{prefix}_{platform.machine().lower()}-cp{python[0]}{python[1]}",
+        f"{prefix}_{vendor_loader.interpreter_machine().lower()}-cp{python[0]}{python[1]}",
         sys.platform,
         vendor_loader.normalized_machine(),
         python,

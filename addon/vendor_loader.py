@@ -20,6 +20,7 @@ import json
 import platform
 import re
 import sys
+import sysconfig
 from collections.abc import Iterable, Iterator, Sequence
 from importlib.machinery import ModuleSpec, PathFinder
 from importlib.metadata import Distribution, DistributionFinder, MetadataPathFinder
@@ -36,9 +37,19 @@ class VendorError(Exception):
     """The vendored libraries cannot load in this Anki; str(error) is a message for the user."""
 
 
-def normalized_machine(machine: str | None = None) -> str:
-    """platform.machine() with the spellings of each OS folded into one: x86_64 or arm64."""
-    name = (machine if machine is not None else platform.machine()).lower()
+def interpreter_machine() -> str:
+    """The architecture this interpreter runs as, spelled as its OS does (AMD64, arm64, aarch64...).
+
+    On Windows, platform.machine() names the CPU: ARM64 for an x64 Anki emulated on an ARM64 PC.
+    """
+    if sys.platform == "win32":
+        return sysconfig.get_platform().rpartition("-")[2]
+    return platform.machine()
+
+
+def normalized_machine() -> str:
+    """interpreter_machine() with the spellings of each OS folded into one: x86_64 or arm64."""
+    name = interpreter_machine().lower()
     return _MACHINES.get(name, name)
 
 
