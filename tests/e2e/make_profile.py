@@ -16,7 +16,10 @@ def main(base: str) -> None:
     pm.create("User 1")
     pm.meta["firstRun"] = False
     pm.set_update_check(False)
-    pm.set_check_for_addon_updates(False)
+    if hasattr(pm, "set_check_for_addon_updates"):  # Anki 25.09+
+        pm.set_check_for_addon_updates(False)
+    else:
+        pm.set_last_addon_update_check(2**31 - 1)
     pm.setLang("en_US")
     pm.db.commit()
     pm.db.close()

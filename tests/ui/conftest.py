@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Iterator
 
 import pytest
@@ -23,7 +24,11 @@ def mw(tmp_path_factory: pytest.TempPathFactory) -> Iterator:
     (base / "addons21" / ADDON_PACKAGE).symlink_to(ROOT / "addon", target_is_directory=True)
     import aqt
 
-    aqt._run(argv=["anki", "-b", str(base)], exec=False)
-    assert aqt.mw is not None and aqt.mw.col is not None
+    app = aqt._run(argv=["anki", "-b", str(base)], exec=False)
+    deadline = time.monotonic() + 60
+    while (aqt.mw is None or aqt.mw.col is None) and time.monotonic() < deadline:
+        app.processEvents()  # the profile opens from the event loop
+        time.sleep(0.01)
+    assert aqt.mw is not None and aqt.mw.col is not None, "Anki did not open the profile"
     yield aqt.mw
     aqt.mw.unloadProfileAndExit()

@@ -48,8 +48,16 @@ def _close_message_boxes() -> None:
             widget.close()
 
 
+def _where(name: str) -> str | None:
+    """Where an imported module came from (namespace packages have a path but no file); None if not imported."""
+    module = sys.modules.get(name)
+    if module is None:
+        return None
+    return getattr(module, "__file__", None) or next(iter(getattr(module, "__path__", [])), "?")
+
+
 def _modules_report() -> dict[str, str | None]:
-    return {name: getattr(sys.modules.get(name), "__file__", None) for name in HEAVY_MODULES}
+    return {name: _where(name) for name in HEAVY_MODULES}
 
 
 def step_first_use() -> Iterator[Wait]:
