@@ -2,64 +2,178 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
+import signal
+import socket
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from anki.collection import Collection, ImportAnkiPackageOptions, ImportAnkiPackageRequest
+
+from addon.cli import main
+from addon.pipeline.models import RunResult
+
+from .fake_openai import FakeOpenAI, Reply, Request
+from .pipeline_crew import Crew, topic_in
 
 ROOT = Path(__file__).resolve().parents[1]
+TEXT = "## Photosynthesis\nPlants turn light into sugar.\n\n## Respiration\nCells burn sugar for energy.\n"
+SECRET = "sk-test-do-not-print-7f3a"
 
 
-def run_cli(*args: str | Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    clean = {k: v for k, v in os.environ.items() if not k.startswith("OPENAI_")}
-    return subprocess.run(
-        [sys.executable, "-m", "addon.cli", *map(str, args)],
-        cwd=ROOT,
-        env=clean | (env or {}),
-        capture_output=True,
-        text=True,
-        timeout=120,
+def cli(*args: str | Path) -> list[str]:
+    return [sys.executable, "-m", "addon.cli", *map(str, args)]
+
+
+def cli_env() -> dict[str, str]:
+    """No OPENAI_* settings from the developer's shell; the test key under a name of our own."""
+    return {k: v for k, v in os.environ.items() if not k.startswith("OPENAI_")} | {"TEST_KEY": SECRET}
+
+
+def run_cli(*args: str | Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(cli(*args), cwd=ROOT, env=cli_env(), capture_output=True, text=True, timeout=120)
+
+
+def generate_args(base_url: str, tmp_path: Path, *extra: str | Path) -> list[str | Path]:
+    source = tmp_path / "notes.md"
+    source.write_text(TEXT, encoding="utf-8")
+    return ["generate", "--input", source, "--base-url", base_url, "--api-key-env", "TEST_KEY", *extra]
+
+
+def import_apkg(path: Path, tmp_path: Path) -> Collection:
+    col = Collection(str(tmp_path / "imported.anki2"))
+    col.import_anki_package(
+        ImportAnkiPackageRequest(package_path=str(path), options=ImportAnkiPackageOptions())
     )
+    return col
 
 
-def assert_one_line_error(result: subprocess.CompletedProcess[str]) -> None:
-    assert result.returncode == 2
-    assert "Traceback" not in result.stderr
-    assert result.stderr.strip().splitlines()[-1].startswith("error: ")
+def assert_one_line_error(returncode: int, stderr: str) -> None:
+    assert returncode == 2
+    assert "Traceback" not in stderr
+    assert stderr.strip().splitlines()[-1].startswith("error: ")
 
 
 def card(card_id: str, question: str, answer: str) -> dict[str, object]:
     return {"id": card_id, "draft": {"kind": "basic", "question": question, "answer": answer}}
 
 
-@pytest.mark.parametrize("shape", ["list", "run result"])
-def test_lint_exits_1_on_findings(tmp_path: Path, shape: str) -> None:
-    cards = [card("fine", "What is the capital of France?", "Paris"), card("blank", "Capital of Italy?", " ")]
+# Commands that make no request run in this process, to keep the suite fast.
+
+
+def test_lint_exits_1_on_findings(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     path = tmp_path / "cards.json"
-    path.write_text(json.dumps(cards if shape == "list" else {"cards": cards}))
+    cards = [card("fine", "What is the capital of France?", "Paris"), card("blank", "Italy?", " ")]
+    path.write_text(json.dumps(cards))
 
-    result = run_cli("lint", "--json", path)
+    assert main(["lint", "--json", str(path)]) == 1
+    assert capsys.readouterr().out.splitlines() == [
+        "blank: error: empty-field [answer]: The answer is empty."
+    ]
 
-    assert result.returncode == 1
-    assert result.stdout.splitlines() == ["blank: error: empty-field [answer]: The answer is empty."]
 
+def test_lint_exits_0_on_a_clean_run_result(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "run.json"
+    path.write_text(json.dumps({"cards": [card("fine", "What is the capital of France?", "Paris")]}))
 
-def test_lint_exits_0_on_clean_cards(tmp_path: Path) -> None:
-    path = tmp_path / "cards.json"
-    path.write_text(json.dumps([card("fine", "What is the capital of France?", "Paris")]))
-
-    result = run_cli("lint", "--json", path)
-
-    assert (result.returncode, result.stdout) == (0, "")
+    assert main(["lint", "--json", str(path)]) == 0
+    assert capsys.readouterr().out == ""
 
 
 @pytest.mark.parametrize("content", [None, "not json", '{"no": "cards"}'])
-def test_lint_fails_on_unusable_files(tmp_path: Path, content: str | None) -> None:
+def test_lint_fails_on_unusable_files(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], content: str | None
+) -> None:
     path = tmp_path / "cards.json"
     if content is not None:
         path.write_text(content)
 
-    assert_one_line_error(run_cli("lint", "--json", path))
+    assert_one_line_error(main(["lint", "--json", str(path)]), capsys.readouterr().err)
+
+
+def test_unreadable_input_fails_in_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    returncode = main(["generate", "--input", str(tmp_path / "missing.txt")])
+
+    stderr = capsys.readouterr().err
+    assert_one_line_error(returncode, stderr)
+    assert "cannot read" in stderr
+
+
+# Runs: `python -m addon.cli` as a user starts it, against the fake server.
+
+
+def test_generate_writes_json_and_apkg(fake_openai: FakeOpenAI, tmp_path: Path) -> None:
+    fake_openai.handler = Crew(cards_per_topic=2)
+    out_json, out_apkg = tmp_path / "run.json", tmp_path / "cards.apkg"
+
+    result = run_cli(
+        *generate_args(
+            fake_openai.url, tmp_path, "--model", "my-model", "--structured-output", "function_calling"
+        ),
+        *("--concurrency", "2", "--json", out_json, "--apkg", out_apkg, "--deck", "Biology::Cells"),
+    )
+
+    assert result.returncode == 0, result.stderr
+    assert "Traceback" not in result.stderr and SECRET not in result.stderr + result.stdout
+    assert any(line.startswith("Topic Analyzer") for line in result.stderr.splitlines())
+    run = RunResult.model_validate_json(out_json.read_text())
+    assert len(run.cards) == 4 and not run.cancelled
+    assert SECRET not in out_json.read_text()
+    bodies = fake_openai.bodies()
+    assert {body["model"] for body in bodies} == {"my-model"}
+    assert all(request.forced_function for request in fake_openai.requests)
+    assert {request.headers["authorization"] for request in fake_openai.requests} == {f"Bearer {SECRET}"}
+
+    col = import_apkg(out_apkg, tmp_path)
+    try:
+        fronts = {col.get_note(nid).fields[0] for nid in col.find_notes("deck:Biology::Cells")}
+        assert fronts == {card.fields["Front"] for card in run.cards}
+    finally:
+        col.close()
+
+
+@pytest.mark.timeout(90)
+def test_ctrl_c_keeps_the_finished_cards(fake_openai: FakeOpenAI, tmp_path: Path) -> None:
+    crew = Crew(cards_per_topic=2)
+
+    def respiration_hangs(request: Request) -> Reply:
+        reply = crew(request)
+        if request.schema_name == "CardDrafts" and topic_in(request)["name"] == "Respiration":
+            return dataclasses.replace(reply, delay=60)
+        return reply
+
+    fake_openai.handler = respiration_hangs
+    out_json, out_apkg = tmp_path / "run.json", tmp_path / "cards.apkg"
+    args = generate_args(fake_openai.url, tmp_path, "--json", out_json, "--apkg", out_apkg)
+    with subprocess.Popen(cli(*args), cwd=ROOT, env=cli_env(), stderr=subprocess.PIPE, text=True) as process:
+        assert process.stderr is not None
+        for line in process.stderr:
+            if line.startswith("Formatter: Photosynthesis done"):
+                process.send_signal(signal.SIGINT)
+                break
+        rest = process.stderr.read()
+        assert process.wait(timeout=30) == 130, rest
+
+    assert "Traceback" not in rest
+    run = RunResult.model_validate_json(out_json.read_text())
+    assert run.cancelled and len(run.cards) == 2
+    col = import_apkg(out_apkg, tmp_path)
+    try:
+        assert col.note_count() == 2
+    finally:
+        col.close()
+
+
+def test_unreachable_server_fails_in_one_line(tmp_path: Path) -> None:
+    with socket.socket() as probe:  # a port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+
+    result = run_cli(*generate_args(f"http://127.0.0.1:{port}/v1", tmp_path, "--max-attempts", "1"))
+
+    assert_one_line_error(result.returncode, result.stderr)
+    assert "Could not reach" in result.stderr
