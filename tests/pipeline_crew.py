@@ -8,20 +8,44 @@ which is how the scripted Topic Analyzer finds topics.
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import json
 import re
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from .fake_openai import Reply, Request
+from addon.pipeline import PipelineSettings, ProgressEvent, RunResult, Source, generate
+
+from .fake_openai import FakeOpenAI, Reply, Request
 
 _HEADING = re.compile(r"^## (.+)$", re.MULTILINE)
 _SOURCE = re.compile(r"<source>\n(.*)\n</source>", re.DOTALL)
 
 ReviewPolicy = Callable[[list[dict[str, Any]]], dict[str, Any]]
+
+
+def settings_for(
+    server: FakeOpenAI, *, llm: dict[str, Any] | None = None, **options: Any
+) -> PipelineSettings:
+    return PipelineSettings(llm=server.settings(**(llm or {})), **options)
+
+
+def run(
+    server: FakeOpenAI,
+    crew: Crew,
+    sources: Sequence[Source] | None = None,
+    *,
+    on_event: Callable[[ProgressEvent], None] | None = None,
+    llm: dict[str, Any] | None = None,
+    **options: Any,
+) -> RunResult:
+    """One pipeline run against `server` answered by `crew`; `options` are PipelineSettings fields."""
+    server.handler = crew
+    settings = settings_for(server, llm=llm, **options)
+    return asyncio.run(generate(sources or [Source(text=FIVE_TOPICS)], settings, on_event=on_event))
 
 
 def task(request: Request) -> str:
@@ -75,7 +99,9 @@ class Crew:
     fail_topics: set[str] = field(default_factory=set)
     decisions: list[str] | None = None
     """Scripted Orchestrator choices, in order; None follows the seed's ideal path from the state."""
-    delay: Callable[[str], float] = lambda schema: 0.0
+    broken: set[int] = field(default_factory=set)
+    """Numbers (from 0) of the cards of every topic that come out broken: a cloze without a deletion."""
+    delay: Callable[[str, Request], float] = lambda schema, request: 0.0
     seen: list[tuple[str, Request]] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -87,7 +113,7 @@ class Crew:
         if answer is None:
             return Reply.error(400, f"pipeline_crew: unknown schema {schema!r}")
         reply: Reply = answer(request)
-        return dataclasses.replace(reply, delay=self.delay(schema))
+        return dataclasses.replace(reply, delay=self.delay(schema, request))
 
     def requests(self, schema: str) -> list[Request]:
         return [request for name, request in self.seen if name == schema]
@@ -102,7 +128,8 @@ class Crew:
         topic = topic_in(request)
         if topic["name"] in self.fail_topics:
             return Reply.error(400, "the model refused")
-        return Reply.json({"cards": [_card(topic, n) for n in range(self.cards_per_topic)]})
+        cards = [_card(topic, n, broken=n in self.broken) for n in range(self.cards_per_topic)]
+        return Reply.json({"cards": cards})
 
     def _extrafields(self, request: Request) -> Reply:
         extras = [{"card": card["card"], "extra": _code_extra(card)} for card in cards_in(request)]
@@ -178,7 +205,7 @@ def _topic(section: str) -> dict[str, Any]:
     }
 
 
-def _card(topic: dict[str, Any], n: int) -> dict[str, Any]:
+def _card(topic: dict[str, Any], n: int, *, broken: bool = False) -> dict[str, Any]:
     name = topic["name"]
     concept = (topic["key_concepts"] or ["concept"])[n % max(1, len(topic["key_concepts"]))]
     extra = (
@@ -186,6 +213,8 @@ def _card(topic: dict[str, Any], n: int) -> dict[str, Any]:
         f"A common mistake is to read {concept} alone, without the trend that frames it. "
         f"Example {n + 1}: compare {concept} on a daily chart with the same reading on a weekly chart."
     )
+    if broken:
+        return {"kind": "cloze", "text": f"In {name}, {concept} has no deletion.", "extra": extra}
     if n % 3 == 2:
         return {
             "kind": "cloze",

@@ -7,7 +7,7 @@ background thread before the first run.
 from __future__ import annotations
 
 from .errors import BudgetExceeded, LLMError, PipelineError, StructuredOutputError
-from .events import ProgressEvent, StepFinished, StepStarted
+from .events import CardsChanged, ProgressEvent, StepFinished, StepStarted
 from .models import Card, Outline, RunResult, Source, StepError, Usage
 from .runner import PipelineRun, apply_regeneration, generate, regenerate
 from .settings import LLMSettings, PipelineSettings
@@ -15,6 +15,7 @@ from .settings import LLMSettings, PipelineSettings
 __all__ = [
     "BudgetExceeded",
     "Card",
+    "CardsChanged",
     "LLMError",
     "LLMSettings",
     "Outline",

@@ -49,6 +49,18 @@ class StepFinished(ProgressEvent):
         return f"failed: {self.error}" if self.error else "done"
 
 
+class CardsChanged(ProgressEvent):
+    """What the Reviewer, or the Q&A Generator on feedback, says it changed: one line per change.
+
+    The lines are model output: show them as plain text.
+    """
+
+    changes: list[str]
+
+    def _verb(self) -> str:
+        return "changed: " + "; ".join(self.changes)
+
+
 # What a run is asked to do
 
 

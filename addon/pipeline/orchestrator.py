@@ -161,7 +161,8 @@ class OrchestratorWorkflow(Workflow):
                 lambda b=batch: stages.review(self.agents, b.work, b.cards),
             )
             if reviewed is not None:
-                self._update(batch, reviewed)
+                self.state.changed(ctx, REVIEWER, batch.work.topic.name, reviewed.changes)
+                self._update(batch, reviewed.cards)
                 batch.reviewed = True
         return DecideEvent()
 
@@ -181,7 +182,6 @@ class OrchestratorWorkflow(Workflow):
                 lambda b=batch: stages.format_batch(self.agents, self.state, b.work, b.cards),
             )
             batch.cards, batch.formatted = formatted or batch.cards, True
-            self.state.finish(batch.work.key, batch.cards)
 
     async def _end(self, ctx: Context) -> StopEvent:
         await self._format(ctx)

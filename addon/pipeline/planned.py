@@ -109,6 +109,7 @@ class PlannedWorkflow(Workflow):
         )
         if revision is None:
             return StopEvent(result=self.state.result())
+        self.state.changed(ctx, QA_GENERATOR, work.topic.name, revision.changes)
         return [ReviewEvent(work=work, cards=stages.edited(wanted.cards, revision, QA_GENERATOR))]
 
     @step(num_workers=WORKERS)
@@ -123,17 +124,19 @@ class PlannedWorkflow(Workflow):
         reviewed = await self.state.step(
             ctx, REVIEWER, ev.work.topic.name, lambda: stages.review(self.agents, ev.work, ev.cards)
         )
-        return FormatEvent(work=ev.work, cards=ev.cards if reviewed is None else reviewed)
+        if reviewed is None:
+            return FormatEvent(work=ev.work, cards=ev.cards)
+        self.state.changed(ctx, REVIEWER, ev.work.topic.name, reviewed.changes)
+        return FormatEvent(work=ev.work, cards=reviewed.cards)
 
     @step(num_workers=WORKERS)
     async def format(self, ctx: Context, ev: FormatEvent) -> TopicDone:
-        formatted = await self.state.step(
+        await self.state.step(
             ctx,
             FORMATTER,
             ev.work.topic.name,
             lambda: stages.format_batch(self.agents, self.state, ev.work, ev.cards),
         )
-        self.state.finish(ev.work.key, formatted or [])
         return TopicDone(work=ev.work)
 
     @step

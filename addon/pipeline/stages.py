@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
-from typing import Literal, TypeVar
+from typing import Literal, NamedTuple, TypeVar
 
 from workflows import Context
 
@@ -26,13 +26,21 @@ from .agents import (
 )
 from .chunking import Chunk, common_language, merge_topics, topic_text
 from .errors import PipelineError
-from .events import StepFinished, StepStarted, TopicWork
+from .events import CardsChanged, StepFinished, StepStarted, TopicWork
 from .formatting import format_card, format_cards
 from .lints import lint_cards, needs_repair
 from .models import Card, CardDraft, Outline, Provenance, RunResult, Source, StepError, Topic
 from .usage import UsageMeter
 
 T = TypeVar("T")
+
+MAX_CHANGES = 30
+MAX_CHANGE_CHARS = 200
+
+
+class Reviewed(NamedTuple):
+    cards: list[Card]
+    changes: list[str]
 
 
 class RunState:
@@ -81,6 +89,12 @@ class RunState:
             return None
         ctx.write_event_to_stream(StepFinished(role=role, topic=topic, **self._totals()))
         return value
+
+    def changed(self, ctx: Context, role: str, topic: str, changes: Sequence[str]) -> None:
+        """Tell listeners what an agent changed; its lines are cut to a sane number and length."""
+        lines = [line.strip()[:MAX_CHANGE_CHARS] for line in changes if line.strip()][:MAX_CHANGES]
+        if lines:
+            ctx.write_event_to_stream(CardsChanged(role=role, topic=topic, changes=lines, **self._totals()))
 
     def _totals(self) -> dict[str, object]:
         return {"cards_so_far": self.cards_so_far, "usage": self.usage.snapshot()}
@@ -198,14 +212,16 @@ async def enrich(agents: Agents, work: TopicWork, cards: list[Card]) -> list[Car
     return result
 
 
-async def review(agents: Agents, work: TopicWork, cards: list[Card]) -> list[Card]:
+async def review(agents: Agents, work: TopicWork, cards: list[Card]) -> Reviewed:
+    """The Reviewer's edits applied to the batch; it sees each card's lint findings."""
     drafts = [card.draft for card in cards]
     answer = await agents.review(drafts, lint_cards(drafts), topic=work.topic.name, language=work.language)
-    return edited(cards, answer, REVIEWER)
+    return Reviewed(edited(cards, answer, REVIEWER), answer.changes)
 
 
 async def format_batch(agents: Agents, state: RunState, work: TopicWork, cards: list[Card]) -> list[Card]:
     """The deterministic Formatter; only cards it finds broken go to the LLM for repair, all at once.
+    The formatted batch is recorded as finished.
 
     A card whose repair fails is kept with its findings, and the failure is recorded.
     """
@@ -222,4 +238,5 @@ async def format_batch(agents: Agents, state: RunState, work: TopicWork, cards: 
             raise repaired
         else:
             formatted[index] = format_card(formatted[index].model_copy(update={"draft": repaired}))
+    state.finish(work.key, formatted)
     return formatted
