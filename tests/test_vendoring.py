@@ -195,10 +195,6 @@ def test_vendored_libraries_work(addons21: Path, anki_site: Path) -> None:
     }
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="anyio imports sniffio, which vendor/requirements.in lacks: httpx.AsyncClient cannot connect",
-)
 def test_async_http_works(addons21: Path, anki_site: Path) -> None:
     out = run_fresh(
         f"""
