@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, get_args
 
 if TYPE_CHECKING:
+    from .pipeline.events import ProgressEvent
     from .pipeline.models import Card, RunResult
 
 EXIT_FINDINGS = 1
@@ -47,7 +48,10 @@ def _parser() -> argparse.ArgumentParser:
     from .pipeline.settings import LLMSettings, Mode, PipelineSettings, StructuredOutput
 
     defaults, run_defaults = LLMSettings(), PipelineSettings()
-    parser = argparse.ArgumentParser(prog="python -m addon.cli", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m addon.cli",
+        description="Make Anki cards from text, or lint cards, without Anki running.",
+    )
     commands = parser.add_subparsers(required=True, metavar="COMMAND")
 
     generate = commands.add_parser("generate", help="make cards from a text file")
@@ -135,7 +139,7 @@ def _generate(args: argparse.Namespace) -> int:
     return _exit_code(result)
 
 
-def _on_event(event: object) -> None:
+def _on_event(event: ProgressEvent) -> None:
     _say(str(event))
 
 
@@ -157,7 +161,8 @@ def _exit_code(result: RunResult) -> int:
     if not result.cards:
         reason = result.errors[0].message if result.errors else "the model returned no cards"
         raise CliError(f"no cards: {reason}")
-    _say(f"{len(result.cards)} cards, {result.usage.requests} requests, {result.usage.seconds:.1f} s")
+    failed = f", {len(result.errors)} failed steps" if result.errors else ""
+    _say(f"{len(result.cards)} cards{failed}, {result.usage.requests} requests, {result.usage.seconds:.1f} s")
     return 0
 
 
@@ -181,16 +186,17 @@ def _lint(args: argparse.Namespace) -> int:
 
 def _load_cards(path: Path) -> list[Card]:
     """Cards from a RunResult JSON object or a JSON list of cards."""
-    from pydantic import TypeAdapter, ValidationError
+    from pydantic import TypeAdapter
 
     from .pipeline.models import Card, RunResult
 
+    text = _read(path)
     try:
-        data = json.loads(_read(path))
+        data = json.loads(text)
         if isinstance(data, dict) and "cards" in data:
             return RunResult.model_validate(data).cards
         return TypeAdapter(list[Card]).validate_python(data)
-    except (ValueError, ValidationError):
+    except ValueError:  # not JSON, or pydantic's ValidationError
         raise CliError(f"{path} holds neither a run result nor a list of cards") from None
 
 
