@@ -19,6 +19,7 @@ from anki.notes import Note
 from addon.notes import add_cards, ensure_notetype, write_apkg
 from addon.notes.insert import UNDO_NAME
 from addon.notes.notetypes import CSS, MARKER, SPECS, find_notetype
+from addon.pipeline.formatting import note_fields
 from addon.pipeline.models import BasicCard, Card, ClozeCard, Provenance
 
 
@@ -180,11 +181,12 @@ def test_a_failing_batch_adds_nothing(col: Collection, deck: DeckId) -> None:
 
 
 def test_unrendered_cards_use_their_draft_text(col: Collection, deck: DeckId) -> None:
-    card = Card(id="raw", draft=BasicCard(question="1 < 2?", answer="yes\nalways"))
+    card = Card(id="raw", draft=BasicCard(question="Is `1 < 2`?", answer="**yes**"))
 
     add_cards(col, [card], deck_id=deck)
 
-    assert notes_of(col, "basic")[0].fields == ["1 &lt; 2?", "yes<br>always", ""]
+    assert notes_of(col, "basic")[0].fields == list(note_fields(card.draft).values())
+    assert "<strong>yes</strong>" in notes_of(col, "basic")[0]["Back"]
 
 
 def test_apkg_imports_into_a_fresh_collection(tmp_path: Path) -> None:

@@ -122,7 +122,7 @@ def _plan(
 
 def _note(col: Collection, target: _Target, card: Card, tags: Sequence[str]) -> Note:
     note = col.new_note(target.notetype)
-    for name, value in (card.fields or _fields_from_draft(card)).items():
+    for name, value in (card.fields or _render(card)).items():
         if name in target.ords:
             note.fields[target.ords[name]] = value
     source = card.provenance.source_note_id
@@ -131,15 +131,11 @@ def _note(col: Collection, target: _Target, card: Card, tags: Sequence[str]) -> 
     return note
 
 
-def _fields_from_draft(card: Card) -> dict[str, str]:
-    """Fields for a card the Formatter has not rendered: its draft's text, escaped."""
-    draft = card.draft
-    texts = (
-        {"Front": draft.question, "Back": draft.answer, "Extra": draft.extra}
-        if draft.kind == "basic"
-        else {"Text": draft.text, "Extra": draft.extra}
-    )
-    return {name: html.escape(text).replace("\n", "<br>") for name, text in texts.items()}
+def _render(card: Card) -> dict[str, str]:
+    """Fields for a card the Formatter has not rendered (e.g. one read from a file)."""
+    from ..pipeline.formatting import note_fields
+
+    return note_fields(card.draft)
 
 
 def _discard_step(col: Collection, step: int) -> None:
