@@ -54,4 +54,6 @@ def run_anki(
     )
     output = proc.stdout + proc.stderr
     assert report_path.exists(), f"Anki exited ({proc.returncode}) without a report:\n{output[-4000:]}"
-    return AnkiRun(json.loads(report_path.read_text()), output, base, launched_at)
+    report = json.loads(report_path.read_text())
+    assert "driver_error" not in report, f"{report['driver_error']}\n{output[-4000:]}"
+    return AnkiRun(report, output, base, launched_at)

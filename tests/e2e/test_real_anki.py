@@ -6,6 +6,9 @@ from pathlib import Path
 
 import pytest
 
+from tests.fake_openai import FakeOpenAI
+from tests.pipeline_crew import FIVE_TOPICS, Crew
+
 from .anki_base import ADDON_PACKAGE
 from .envs import ANKI_ENVS, ensure_env
 from .run_anki import run_anki
@@ -14,10 +17,17 @@ CONFLICTING_ADDON = Path(__file__).parent / "conflicting_addon"
 
 
 @pytest.mark.parametrize("env_name", list(ANKI_ENVS))
-def test_loads_at_startup_without_llama_index_and_imports_vendored_copy_on_first_use(
-    env_name: str, tmp_path: Path, local_build: Path
+def test_starts_without_llama_index_loads_the_vendored_copy_on_first_use_and_adds_cards(
+    env_name: str, tmp_path: Path, local_build: Path, fake_openai: FakeOpenAI
 ) -> None:
-    run = run_anki(ensure_env(env_name), tmp_path, steps=["first_use"])
+    fake_openai.handler = Crew(cards_per_topic=2)
+    run = run_anki(
+        ensure_env(env_name),
+        tmp_path,
+        steps=["first_use", "generate"],
+        source_text=FIVE_TOPICS,
+        config={"base_url": fake_openai.url, "model": fake_openai.model, "api_key": "sk-e2e-test"},
+    )
 
     assert run.report["menu_entry"], "Tools → Generate Cards… is missing"
     loaded_at_startup = {name for name, file in run.report["modules_at_startup"].items() if file}
@@ -28,7 +38,11 @@ def test_loads_at_startup_without_llama_index_and_imports_vendored_copy_on_first
     for name in ("llama_index", "pydantic", "pydantic_core", "tenacity"):
         assert first_use["modules"][name], f"{name} was not imported on first use"
         assert Path(first_use["modules"][name]).is_relative_to(libs), first_use["modules"][name]
+    generate = run.report["steps"]["generate"]
+    assert generate["generated"] > 0, generate["status"]
+    assert generate["inserted"] == generate["generated"], generate["status"]
     assert "Traceback" not in run.output, run.output[-4000:]
+    assert "sk-e2e-test" not in run.output
     assert run.report["messages"] == []
 
 
