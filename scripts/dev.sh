@@ -46,6 +46,7 @@ case "$cmd" in
     setup_system; setup_venv; build_local ;;
   test)
     setup_system; setup_venv; build_local
+    .venv/bin/ruff check .
     exec .venv/bin/python -m pytest "$@" ;;
   anki)
     setup_system; setup_venv; build_local

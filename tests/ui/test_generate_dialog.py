@@ -17,9 +17,8 @@ from .anki_app import menu_action, top_level
 @pytest.fixture
 def dialog(mw, qtbot, fake_openai: FakeOpenAI) -> Iterator:
     config = mw.addonManager.getConfig(ADDON_PACKAGE)
-    mw.addonManager.writeConfig(
-        ADDON_PACKAGE, config | {"base_url": fake_openai.url, "model": fake_openai.model, "api_key": "sk-test"}
-    )
+    server = {"base_url": fake_openai.url, "model": fake_openai.model, "api_key": "sk-test"}
+    mw.addonManager.writeConfig(ADDON_PACKAGE, config | server)
     menu_action(mw, "Generate Cards…").trigger()
     dialog = top_level("aicg_generate_dialog")
     qtbot.waitUntil(lambda: dialog.pipeline_state == "ready", timeout=30_000)

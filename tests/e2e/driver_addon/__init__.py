@@ -49,7 +49,7 @@ def _close_message_boxes() -> None:
 
 
 def _where(name: str) -> str | None:
-    """Where an imported module came from (namespace packages have a path but no file); None if not imported."""
+    """Where an imported module came from (a namespace package has a path, no file); None if not imported."""
     module = sys.modules.get(name)
     if module is None:
         return None
