@@ -1,0 +1,156 @@
+"""`PipelineRun` as the dialogs and the CLI use it: a worker thread, cancellation from another thread that
+keeps finished cards, the run's time limit, listeners, and regeneration of selected cards with feedback."""
+
+from __future__ import annotations
+
+import itertools
+import threading
+import time
+from typing import Any
+
+import pytest
+
+from addon.pipeline import PipelineRun, ProgressEvent, RunResult, Source, StepFinished, apply_regeneration
+from addon.pipeline.models import ClozeCard
+
+from .fake_openai import FakeOpenAI, Request
+from .pipeline_crew import FIVE_TOPICS, Crew, cards_in, run, settings_for, source_of, task
+
+pytestmark = pytest.mark.timeout(60)
+
+SOURCE = Source(text=FIVE_TOPICS)
+
+
+def first_fast_then_slow(slow: str, seconds: float) -> Any:
+    """A delay function: the first request for `slow` is answered at once, later ones after `seconds`."""
+    counter = itertools.count()
+
+    def delay(name: str, request: Request) -> float:
+        return seconds if name == slow and next(counter) > 0 else 0.0
+
+    return delay
+
+
+def test_cancel_from_another_thread_returns_soon_with_the_finished_cards(fake_openai: FakeOpenAI) -> None:
+    fake_openai.handler = Crew(delay=first_fast_then_slow("Review", 30.0))
+    one_topic_done = threading.Event()
+
+    def on_event(event: ProgressEvent) -> None:
+        if isinstance(event, StepFinished) and event.role == "Formatter":
+            one_topic_done.set()
+
+    run_ = PipelineRun([SOURCE], settings_for(fake_openai), on_event=on_event)
+    run_.start()
+    assert one_topic_done.wait(20)
+    started = time.monotonic()
+    threading.Thread(target=run_.cancel).start()
+    result = run_.result(timeout=5)
+
+    assert time.monotonic() - started < 1.0
+    assert result.cancelled
+    assert len(result.cards) == 9 and len({card.provenance.topic for card in result.cards}) == 1
+    assert all(card.fields for card in result.cards)
+
+
+def test_cancel_before_the_run_starts_gives_an_empty_cancelled_result(fake_openai: FakeOpenAI) -> None:
+    fake_openai.handler = Crew()
+    run_ = PipelineRun([SOURCE], settings_for(fake_openai))
+    run_.cancel()
+    run_.start()
+    result = run_.result(timeout=5)
+    assert result.cancelled and result.cards == []
+
+
+def test_the_run_timeout_keeps_what_is_finished_and_says_so(fake_openai: FakeOpenAI) -> None:
+    fake_openai.handler = Crew(delay=first_fast_then_slow("Review", 30.0))
+    run_ = PipelineRun([SOURCE], settings_for(fake_openai, run_timeout=1.5))
+    started = time.monotonic()
+    run_.start()
+    result = run_.result(timeout=10)
+
+    assert time.monotonic() - started < 3.0
+    assert not result.cancelled
+    assert [error.step for error in result.errors] == ["run"]
+    assert "1.5 s" in result.errors[0].message
+    assert len(result.cards) == 9
+
+
+def test_listeners_run_on_the_worker_thread_and_cannot_break_the_run(fake_openai: FakeOpenAI) -> None:
+    fake_openai.handler = Crew(cards_per_topic=2)
+    threads: set[int] = set()
+
+    def on_event(event: ProgressEvent) -> None:
+        threads.add(threading.get_ident())
+        raise RuntimeError("a broken listener")
+
+    run_ = PipelineRun([SOURCE], settings_for(fake_openai), on_event=on_event)
+    run_.start()
+    result = run_.result(timeout=20)
+
+    assert len(result.cards) == 10 and not result.errors
+    assert threads and threading.get_ident() not in threads
+
+
+def test_result_before_start_is_an_error(fake_openai: FakeOpenAI) -> None:
+    with pytest.raises(RuntimeError):
+        PipelineRun([SOURCE], settings_for(fake_openai)).result()
+
+
+# Regeneration
+
+
+def regenerate(server: FakeOpenAI, crew: Crew, cards: list[Any], feedback: str, **options: Any) -> RunResult:
+    crew.seen.clear()
+    server.handler = crew
+    run_ = PipelineRun.regeneration(cards, feedback, SOURCE, settings_for(server, **options))
+    run_.start()
+    return run_.result(timeout=20)
+
+
+def test_regeneration_replaces_only_the_selected_cards(fake_openai: FakeOpenAI) -> None:
+    crew = Crew(cards_per_topic=3)
+    first = run(fake_openai, crew)
+    chosen = [first.cards[1], first.cards[4]]
+
+    result = regenerate(fake_openai, Crew(cards_per_topic=3), chosen, "make it a cloze")
+
+    assert [card.id for card in result.cards] == [card.id for card in chosen]
+    assert all(isinstance(card.draft, ClozeCard) for card in result.cards)
+    assert all("make it a cloze" in card.draft.text for card in result.cards)
+    assert [card.provenance.topic for card in result.cards] == [card.provenance.topic for card in chosen]
+    merged = apply_regeneration(first.cards, result)
+    assert [card.id for card in merged] == [card.id for card in first.cards]
+    changed = [i for i, (old, new) in enumerate(zip(first.cards, merged, strict=True)) if old != new]
+    assert changed == [1, 4]
+
+
+def test_regeneration_asks_only_for_the_cards_and_reviews_only_them(fake_openai: FakeOpenAI) -> None:
+    first = run(fake_openai, Crew(cards_per_topic=3))
+    crew = Crew()
+    regenerate(fake_openai, crew, first.cards[:2], "in German")
+
+    assert [schema for schema, _ in crew.seen] == ["Revision", "Review"]
+    revision = crew.requests("Revision")[0]
+    assert source_of(revision) == FIVE_TOPICS
+    assert task(revision).startswith('The learner\'s feedback: "in German"\n')
+    assert len(cards_in(revision)) == 2 and len(cards_in(crew.requests("Review")[0])) == 2
+    assert "Keep each card in the language it is written in." in task(crew.requests("Review")[0])
+
+
+def test_regenerated_cards_split_or_dropped_by_the_reviewer(fake_openai: FakeOpenAI) -> None:
+    first = run(fake_openai, Crew(cards_per_topic=3))
+    chosen = first.cards[:2]
+
+    def split_first_drop_second(cards: list[dict[str, Any]]) -> dict[str, Any]:
+        halves = [{"kind": "basic", "question": f"Part {n}?", "answer": f"Part {n}"} for n in (1, 2)]
+        return {
+            "edits": [{"card": 1, "action": "split", "cards": halves}, {"card": 2, "action": "drop"}],
+            "changes": ["split", "dropped"],
+        }
+
+    result = regenerate(fake_openai, Crew(review=split_first_drop_second), chosen, "shorter")
+
+    assert result.cards[0].id == chosen[0].id and result.cards[1].id.startswith(chosen[0].id + ".")
+    merged = apply_regeneration(first.cards, result)
+    assert len(merged) == len(first.cards) + 1
+    assert merged[2] == first.cards[1], "a card whose replacement was dropped stays as it was"
