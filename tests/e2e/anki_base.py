@@ -6,13 +6,11 @@ import json
 import os
 import shutil
 import subprocess
-import zipfile
 from pathlib import Path
 
-from .envs import ROOT
+from tests.build_fixtures import PACKAGE, ROOT, install
 
-ADDON_PACKAGE = json.loads((ROOT / "manifest.json").read_text())["package"]
-LOCAL_BUILD = ROOT / "dist" / f"{ADDON_PACKAGE}-local.ankiaddon"
+LOCAL_BUILD = ROOT / "dist" / f"{PACKAGE}-local.ankiaddon"
 DRIVER_ADDON = Path(__file__).parent / "driver_addon"
 MAKE_PROFILE = Path(__file__).parent / "make_profile.py"
 
@@ -30,9 +28,7 @@ def prepare_base(
     addons = base / "addons21"
     addons.mkdir(exist_ok=True)
     if addon is not None:
-        target = addons / ADDON_PACKAGE
-        with zipfile.ZipFile(addon) as zf:
-            zf.extractall(target)
+        target = install(addon, addons)
         meta = {"name": "AI Card Generator", "mod": 0}
         if config:
             defaults = json.loads((target / "config.json").read_text())

@@ -9,7 +9,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.build_fixtures import ROOT
+
 ENVS_DIR = ROOT / ".venv-e2e"
 
 # name -> pip requirement. anki-release pins every Python package the official installer ships.

@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
+from tests.build_fixtures import PACKAGE
 from tests.fake_openai import FakeOpenAI
 from tests.pipeline_crew import FIVE_TOPICS, Crew
 
-from .anki_base import ADDON_PACKAGE
 from .envs import ANKI_ENVS, ensure_env
 from .run_anki import run_anki
 
@@ -18,13 +18,14 @@ CONFLICTING_ADDON = Path(__file__).parent / "conflicting_addon"
 
 @pytest.mark.parametrize("env_name", list(ANKI_ENVS))
 def test_starts_without_llama_index_loads_the_vendored_copy_on_first_use_and_adds_cards(
-    env_name: str, tmp_path: Path, local_build: Path, fake_openai: FakeOpenAI
+    env_name: str, tmp_path: Path, local_addon: Path, fake_openai: FakeOpenAI
 ) -> None:
     fake_openai.handler = Crew(cards_per_topic=2)
     run = run_anki(
         ensure_env(env_name),
         tmp_path,
         steps=["first_use", "generate"],
+        addon=local_addon,
         source_text=FIVE_TOPICS,
         config={"base_url": fake_openai.url, "model": fake_openai.model, "api_key": "sk-e2e-test"},
     )
@@ -34,7 +35,7 @@ def test_starts_without_llama_index_loads_the_vendored_copy_on_first_use_and_add
     assert not loaded_at_startup, f"imported during Anki's start-up: {loaded_at_startup}"
     first_use = run.report["steps"]["first_use"]
     assert first_use["state"] == "ready", first_use["status"]
-    libs = run.base / "addons21" / ADDON_PACKAGE / "libs"
+    libs = run.base / "addons21" / PACKAGE / "libs"
     for name in ("llama_index", "pydantic", "pydantic_core", "tenacity"):
         assert first_use["modules"][name], f"{name} was not imported on first use"
         assert Path(first_use["modules"][name]).is_relative_to(libs), first_use["modules"][name]
@@ -47,12 +48,13 @@ def test_starts_without_llama_index_loads_the_vendored_copy_on_first_use_and_add
 
 
 def test_another_addons_pydantic_fails_this_addon_alone_with_a_clear_message(
-    tmp_path: Path, local_build: Path
+    tmp_path: Path, local_addon: Path
 ) -> None:
     run = run_anki(
         ensure_env("anki-26.5"),
         tmp_path,
         steps=["first_use"],
+        addon=local_addon,
         extra_addons={"aaa_other_addon": CONFLICTING_ADDON},
     )
 

@@ -7,7 +7,7 @@ from types import ModuleType
 
 from aqt.qt import QAction, QApplication, QWidget
 
-from tests.e2e.anki_base import ADDON_PACKAGE
+from tests.build_fixtures import PACKAGE
 
 
 def menu_action(mw, text: str) -> QAction:
@@ -20,4 +20,4 @@ def top_level(object_name: str) -> QWidget:
 
 def addon_module(name: str) -> ModuleType:
     """A module of the add-on as Anki loaded it (package name = its folder name)."""
-    return importlib.import_module(f"{ADDON_PACKAGE}.{name}")
+    return importlib.import_module(f"{PACKAGE}.{name}")

@@ -8,8 +8,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.e2e.anki_base import ADDON_PACKAGE
-from tests.e2e.envs import ROOT
+from tests.build_fixtures import PACKAGE, ROOT
 from tests.e2e.make_profile import main as make_profile
 
 
@@ -21,7 +20,7 @@ def mw(tmp_path_factory: pytest.TempPathFactory) -> Iterator:
     base = tmp_path_factory.mktemp("anki")
     make_profile(str(base))
     (base / "addons21").mkdir()
-    (base / "addons21" / ADDON_PACKAGE).symlink_to(ROOT / "addon", target_is_directory=True)
+    (base / "addons21" / PACKAGE).symlink_to(ROOT / "addon", target_is_directory=True)
     import aqt
 
     app = aqt._run(argv=["anki", "-b", str(base)], exec=False)

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 import pytest
 from aqt.qt import Qt
 
-from tests.e2e.anki_base import ADDON_PACKAGE
+from tests.build_fixtures import PACKAGE
 from tests.fake_openai import FakeOpenAI, Reply
 from tests.pipeline_crew import FIVE_TOPICS, Crew
 
@@ -16,16 +16,16 @@ from .anki_app import menu_action, top_level
 
 @pytest.fixture
 def dialog(mw, qtbot, fake_openai: FakeOpenAI) -> Iterator:
-    config = mw.addonManager.getConfig(ADDON_PACKAGE)
+    config = mw.addonManager.getConfig(PACKAGE)
     server = {"base_url": fake_openai.url, "model": fake_openai.model, "api_key": "sk-test"}
-    mw.addonManager.writeConfig(ADDON_PACKAGE, config | server)
+    mw.addonManager.writeConfig(PACKAGE, config | server)
     menu_action(mw, "Generate Cards…").trigger()
     dialog = top_level("aicg_generate_dialog")
     qtbot.waitUntil(lambda: dialog.pipeline_state == "ready", timeout=30_000)
     yield dialog
     if dialog.isVisible():
         dialog.reject()
-    mw.addonManager.writeConfig(ADDON_PACKAGE, config)
+    mw.addonManager.writeConfig(PACKAGE, config)
 
 
 def test_generates_previews_and_adds_cards_in_one_undoable_step(mw, qtbot, dialog, fake_openai) -> None:
