@@ -189,25 +189,36 @@ def test_unrendered_cards_use_their_draft_text(col: Collection, deck: DeckId) ->
     assert "<strong>yes</strong>" in notes_of(col, "basic")[0]["Back"]
 
 
-def test_apkg_imports_into_a_fresh_collection(tmp_path: Path) -> None:
+def import_apkg(col: Collection, path: Path) -> None:
+    col.import_anki_package(
+        ImportAnkiPackageRequest(package_path=str(path), options=ImportAnkiPackageOptions())
+    )
+
+
+def test_apkg_imports_into_a_fresh_collection(tmp_path: Path, col: Collection) -> None:
     cards = [basic("Capital of Italy?", "Rome", tags=["geo"]), cloze("{{c1::Rome}} is in Italy")]
     path = tmp_path / "out.apkg"
 
     assert write_apkg(cards, path, deck_name="Geo::Europe") == 2
 
-    target = Collection(str(tmp_path / "fresh.anki2"))
-    try:
-        target.import_anki_package(
-            ImportAnkiPackageRequest(package_path=str(path), options=ImportAnkiPackageOptions())
-        )
-        [basic_note] = notes_of(target, "basic")
-        [cloze_note] = notes_of(target, "cloze")
-        assert basic_note.fields == ["Capital of Italy?", "Rome", ""]
-        assert cloze_note["Text"] == "{{c1::Rome}} is in Italy"
-        assert {t.lower() for t in basic_note.tags} == {"geo", "ai-generated"}
-        assert target.decks.name(basic_note.cards()[0].did) == "Geo::Europe"
-        # The imported note types are recognised as ours, so adding to them later reuses them.
-        assert ensure_notetype(target, "basic")["id"] == basic_note.mid
-        assert ensure_notetype(target, "cloze")["id"] == cloze_note.mid
-    finally:
-        target.close()
+    import_apkg(col, path)
+    [basic_note] = notes_of(col, "basic")
+    [cloze_note] = notes_of(col, "cloze")
+    assert basic_note.fields == ["Capital of Italy?", "Rome", ""]
+    assert cloze_note["Text"] == "{{c1::Rome}} is in Italy"
+    assert {t.lower() for t in basic_note.tags} == {"geo", "ai-generated"}
+    assert col.decks.name(basic_note.cards()[0].did) == "Geo::Europe"
+    # The imported note types are recognised as ours, so adding to them later reuses them.
+    assert ensure_notetype(col, "basic")["id"] == basic_note.mid
+    assert ensure_notetype(col, "cloze")["id"] == cloze_note.mid
+
+
+def test_packages_share_their_note_types(tmp_path: Path, col: Collection) -> None:
+    for name in ("first", "second"):
+        path = tmp_path / f"{name}.apkg"
+        write_apkg([basic(f"{name} basic"), cloze(f"{{{{c1::{name}}}}} cloze")], path, deck_name="D")
+        import_apkg(col, path)
+
+    assert col.note_count() == 4
+    ours = [nt.name for nt in col.models.all_names_and_ids() if nt.name.startswith("AI Card Generator")]
+    assert sorted(ours) == [SPECS["basic"].name, SPECS["cloze"].name]

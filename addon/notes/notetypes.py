@@ -41,6 +41,8 @@ class _Spec:
     type: int
     fields: tuple[str, ...]
     template: _Template
+    package_id: NotetypeId
+    """The id of this note type in every .apkg we write (see package.py); a plausible creation time."""
 
 
 SPECS: dict[Kind, _Spec] = {
@@ -53,6 +55,7 @@ SPECS: dict[Kind, _Spec] = {
             qfmt='<div class="aicg aicg-front">{{Front}}</div>',
             afmt='{{FrontSide}}\n\n<hr id="answer">\n\n<div class="aicg aicg-back">{{Back}}</div>' + _EXTRA,
         ),
+        package_id=NotetypeId(1_735_689_600_001),
     ),
     "cloze": _Spec(
         name="AI Card Generator Cloze",
@@ -63,8 +66,15 @@ SPECS: dict[Kind, _Spec] = {
             qfmt='<div class="aicg aicg-cloze">{{cloze:Text}}</div>',
             afmt='<div class="aicg aicg-cloze">{{cloze:Text}}</div>' + _EXTRA,
         ),
+        package_id=NotetypeId(1_735_689_600_002),
     ),
 }
+
+
+def _stable_id(*parts: str) -> int:
+    """The same 60-bit id in every collection. Anki imports a note type into one that has the same id and
+    the same field and template ids, so fixed ids keep packages from adding a copy each time."""
+    return int(_digest(":".join((MARKER, *parts)))[:15], 16)
 
 
 def _digest(text: str) -> str:
@@ -119,8 +129,10 @@ def _create(col: Collection, kind: Kind) -> NotetypeDict:
     for name in spec.fields:
         field = col.models.new_field(name)
         field["tag"] = FIELD_TAGS[name]
+        field["id"] = _stable_id(kind, name)
         col.models.add_field(notetype, field)
     template = col.models.new_template(spec.template.name)
+    template["id"] = _stable_id(kind, spec.template.name)
     template["qfmt"] = spec.template.qfmt
     template["afmt"] = spec.template.afmt
     col.models.add_template(notetype, template)

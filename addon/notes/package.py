@@ -1,4 +1,9 @@
-"""Cards as an .apkg file, built in a throwaway collection so no Anki profile is needed (the CLI uses it)."""
+"""Cards as an .apkg file, built in a throwaway collection so no Anki profile is needed (the CLI uses it).
+
+Anki matches an imported note type by id. Ids are creation times, so each package would bring its own copy
+("AI Card Generator Basic+", "++", …); in the throwaway collection our note types are therefore moved to the
+fixed `package_id`s first, and every package shares them.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +15,7 @@ from typing import TYPE_CHECKING
 from anki.collection import Collection, DeckIdLimit, ExportAnkiPackageOptions
 
 from .insert import add_cards
+from .notetypes import SPECS, ensure_notetype
 
 if TYPE_CHECKING:
     from ..pipeline.models import Card
@@ -20,6 +26,7 @@ def write_apkg(cards: Sequence[Card], path: Path, *, deck_name: str) -> int:
     with tempfile.TemporaryDirectory(prefix="aicg-apkg-") as tmp:
         col = Collection(str(Path(tmp) / "collection.anki2"))
         try:
+            _use_package_ids(col)
             deck_id = col.decks.id(deck_name)
             assert deck_id is not None
             add_cards(col, cards, deck_id=deck_id)
@@ -32,3 +39,12 @@ def write_apkg(cards: Sequence[Card], path: Path, *, deck_name: str) -> int:
             )
         finally:
             col.close()
+
+
+def _use_package_ids(col: Collection) -> None:
+    """Create our note types under their fixed ids. Only for a new, throwaway collection: it edits tables."""
+    for kind, spec in SPECS.items():
+        old = ensure_notetype(col, kind)["id"]
+        col.db.execute("update notetypes set id = ? where id = ?", spec.package_id, old)
+        col.db.execute("update fields set ntid = ? where ntid = ?", spec.package_id, old)
+        col.db.execute("update templates set ntid = ? where ntid = ?", spec.package_id, old)
