@@ -21,7 +21,6 @@ from addon.pipeline import PipelineSettings, ProgressEvent, RunResult, Source, g
 
 from .fake_openai import FakeOpenAI, Reply, Request
 
-_HEADING = re.compile(r"^## (.+)$", re.MULTILINE)
 _SOURCE = re.compile(r"<source>\n(.*)\n</source>", re.DOTALL)
 
 ReviewPolicy = Callable[[list[dict[str, Any]]], dict[str, Any]]
@@ -119,16 +118,13 @@ class Crew:
         return [request for name, request in self.seen if name == schema]
 
     def _topicanalysis(self, request: Request) -> Reply:
-        text = source_of(request) or ""
-        sections = re.split(r"^## ", text, flags=re.MULTILINE)[1:]
-        topics = [_topic(section) for section in sections]
-        return Reply.json({"language": "English", "topics": topics})
+        return Reply.json({"language": "English", "topics": topics_in(source_of(request) or "")})
 
     def _carddrafts(self, request: Request) -> Reply:
         topic = topic_in(request)
         if topic["name"] in self.fail_topics:
             return Reply.error(400, "the model refused")
-        cards = [_card(topic, n, broken=n in self.broken) for n in range(self.cards_per_topic)]
+        cards = [card_for(topic, n, broken=n in self.broken) for n in range(self.cards_per_topic)]
         return Reply.json({"cards": cards})
 
     def _extrafields(self, request: Request) -> Reply:
@@ -193,7 +189,12 @@ def ideal_next(state: dict[str, Any]) -> str:
     return "END"
 
 
-def _topic(section: str) -> dict[str, Any]:
+def topics_in(text: str) -> list[dict[str, Any]]:
+    """The topics the scripted Topic Analyzer finds: one per `## heading`."""
+    return [topic_of(section) for section in re.split(r"^## ", text, flags=re.MULTILINE)[1:]]
+
+
+def topic_of(section: str) -> dict[str, Any]:
     name, _, body = section.partition("\n")
     words = [w.strip(".,;:()`") for w in body.split() if len(w) > 7]
     return {
@@ -205,7 +206,7 @@ def _topic(section: str) -> dict[str, Any]:
     }
 
 
-def _card(topic: dict[str, Any], n: int, *, broken: bool = False) -> dict[str, Any]:
+def card_for(topic: dict[str, Any], n: int, *, broken: bool = False) -> dict[str, Any]:
     name = topic["name"]
     concept = (topic["key_concepts"] or ["concept"])[n % max(1, len(topic["key_concepts"]))]
     extra = (
