@@ -26,6 +26,8 @@ POLL_MS = 50
 STEP_TIMEOUT = 120.0
 
 report: dict = {"steps": {}, "messages": []}
+if clock := sys.modules.get("aaa_e2e_clock"):  # installed by bench/startup.py: add-ons in between are timed
+    report["addons_load_seconds"] = time.perf_counter() - clock.LOADED_AT
 Wait = Callable[[], bool]
 
 
