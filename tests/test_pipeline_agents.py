@@ -3,6 +3,7 @@ reply validated and applied in code; the source stays data; long texts are split
 
 from __future__ import annotations
 
+import asyncio
 import json
 import sys
 from typing import Any
@@ -14,6 +15,7 @@ from addon.pipeline.agents import CardEdit, apply_edits, needs_code_expert
 from addon.pipeline.chunking import split_text, word_pieces
 from addon.pipeline.lints import needs_repair
 from addon.pipeline.models import BasicCard, ClozeCard
+from addon.pipeline.slots import Slots
 
 from .fake_openai import FakeOpenAI, Reply, Request
 from .pipeline_crew import FIVE_TOPICS, Crew, cards_in, run, source_of, task
@@ -188,3 +190,24 @@ def test_long_text_splits_at_sentences_without_nltk_or_tiktoken() -> None:
     assert all(chunk.endswith(".") for chunk in chunks)
     assert all(len(word_pieces(chunk)) <= 512 for chunk in chunks)
     assert "nltk" not in sys.modules and "tiktoken" not in sys.modules
+
+
+def test_slots_serve_waiting_work_by_priority_and_survive_cancelled_waiters() -> None:
+    async def scenario() -> list[str]:
+        slots, served = Slots(1), []
+
+        async def work(name: str, priority: int) -> None:
+            async with slots(priority):
+                served.append(name)
+                await asyncio.sleep(0.01)
+
+        holder = asyncio.create_task(work("first", 5))
+        await asyncio.sleep(0)
+        tasks = [asyncio.create_task(work(n, p)) for n, p in [("review", 2), ("doomed", 0), ("generate", 1)]]
+        await asyncio.sleep(0)
+        tasks[1].cancel()
+        await asyncio.gather(holder, *tasks, return_exceptions=True)
+        async with slots(0):  # the slot is free again
+            return served
+
+    assert asyncio.run(scenario()) == ["first", "generate", "review"]

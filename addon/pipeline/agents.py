@@ -7,7 +7,6 @@ model can rewrite, split or drop cards but never invent which card it is talking
 
 from __future__ import annotations
 
-import asyncio
 import json
 import re
 from collections.abc import Sequence
@@ -20,6 +19,7 @@ from pydantic import BaseModel, Field
 from . import prompts
 from .llm import LLMClient
 from .models import BasicCard, CardDraft, CardDrafts, LintFinding, Topic
+from .slots import Slots
 
 T = TypeVar("T", bound=BaseModel)
 
@@ -91,16 +91,20 @@ class Decision(BaseModel):
 # Calling them
 
 
+FIRST, EARLY, LAST = 0, 1, 2
+"""Request priorities (`Slots`): the fewer requests still follow a request in its topic, the later it goes."""
+
+
 @dataclass
 class Agents:
     """The agents of one run. `slots` bounds how many requests run at once across all steps."""
 
     llm: LLMClient
-    slots: asyncio.Semaphore
+    slots: Slots
 
     async def analyze(self, text: str, *, part: str = "") -> TopicAnalysis:
         task = "List the topics of the source." + (f" {part}" if part else "")
-        return await self._ask(TopicAnalysis, prompts.TOPIC_ANALYZER, TOPIC_ANALYZER, text, task)
+        return await self._ask(TopicAnalysis, prompts.TOPIC_ANALYZER, TOPIC_ANALYZER, FIRST, text, task)
 
     async def generate(
         self, text: str, topic: Topic, *, other_topics: Sequence[str], language: str | None
@@ -110,14 +114,14 @@ class Agents:
             f"Other topics (not yours): {_json(list(other_topics))}\n{prompts.language_rule(language)}"
         )
         step = f"{QA_GENERATOR}: {topic.name}"
-        return (await self._ask(CardDrafts, prompts.QA_GENERATOR, step, text, task)).cards
+        return (await self._ask(CardDrafts, prompts.QA_GENERATOR, step, EARLY, text, task)).cards
 
     async def enrich(self, drafts: Sequence[CardDraft], *, topic: str, language: str | None) -> ExtraFields:
         task = (
             f"Topic: {topic}\nWrite the extra field of each of these cards:\n{numbered(drafts)}\n"
             f"{prompts.language_rule(language, keep=True)}"
         )
-        return await self._ask(ExtraFields, prompts.CODE_EXPERT, f"{CODE_EXPERT}: {topic}", None, task)
+        return await self._ask(ExtraFields, prompts.CODE_EXPERT, f"{CODE_EXPERT}: {topic}", EARLY, None, task)
 
     async def review(
         self,
@@ -130,11 +134,12 @@ class Agents:
         task = (
             f"Review these cards:\n{numbered(drafts, findings)}\n{prompts.language_rule(language, keep=True)}"
         )
-        return await self._ask(Review, prompts.REVIEWER, f"{REVIEWER}: {topic}", None, task)
+        return await self._ask(Review, prompts.REVIEWER, f"{REVIEWER}: {topic}", LAST, None, task)
 
     async def repair(self, draft: CardDraft, findings: Sequence[LintFinding], *, topic: str) -> CardDraft:
         task = f"Fix this card:\n{numbered([draft], [findings])}"
-        return (await self._ask(RepairedCard, prompts.FORMATTER, f"{FORMATTER}: {topic}", None, task)).card
+        step = f"{FORMATTER}: {topic}"
+        return (await self._ask(RepairedCard, prompts.FORMATTER, step, LAST, None, task)).card
 
     async def revise(
         self, text: str, drafts: Sequence[CardDraft], feedback: str, *, language: str | None
@@ -143,16 +148,18 @@ class Agents:
             f"The learner's feedback: {_json(feedback)}\nRevise these cards:\n{numbered(drafts)}\n"
             f"{prompts.language_rule(language, keep=True)}"
         )
-        return await self._ask(Revision, prompts.REVISER, f"{QA_GENERATOR}: feedback", text, task)
+        return await self._ask(Revision, prompts.REVISER, f"{QA_GENERATOR}: feedback", EARLY, text, task)
 
     async def decide(self, state: str) -> Decision:
         task = f"The state of the work:\n{state}\nWhich agent works next?"
-        return await self._ask(Decision, prompts.ORCHESTRATOR, ORCHESTRATOR, None, task)
+        return await self._ask(Decision, prompts.ORCHESTRATOR, ORCHESTRATOR, FIRST, None, task)
 
-    async def _ask(self, output_cls: type[T], system: str, step: str, source: str | None, task: str) -> T:
+    async def _ask(
+        self, output_cls: type[T], system: str, step: str, priority: int, source: str | None, task: str
+    ) -> T:
         parts = [prompts.source_message(source), task] if source is not None else [task]
         messages: list[ChatMessage] = prompts.messages(system, *parts)
-        async with self.slots:
+        async with self.slots(priority):
             return await self.llm.structured(output_cls, messages, step=step)
 
 

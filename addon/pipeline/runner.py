@@ -24,6 +24,7 @@ from .models import Card, RunResult, Source
 from .orchestrator import OrchestratorWorkflow
 from .planned import PlannedWorkflow
 from .settings import PipelineSettings
+from .slots import Slots
 from .stages import RunState
 
 logger = logging.getLogger(__name__)
@@ -163,7 +164,7 @@ async def _execute(
     usage = UsageMeter()
     llm = LLMClient(settings.llm, usage=usage, max_requests=settings.max_requests_per_run)
     state = RunState(settings.mode, usage)
-    agents = Agents(llm, asyncio.Semaphore(settings.max_concurrency))
+    agents = Agents(llm, Slots(settings.max_concurrency))
     route = OrchestratorWorkflow if settings.mode == "orchestrator" else PlannedWorkflow
     workflow: Workflow = route(settings, agents, state)
     try:

@@ -69,10 +69,11 @@ class RunState:
     def result(self, *, cancelled: bool = False) -> RunResult:
         """The run's result; the cards are linted once more together, for the lints that compare cards."""
         cards = [card for key in sorted(self._finished) for card in self._finished[key]]
+        findings = lint_cards([card.draft for card in cards])
         return RunResult(
             mode=self.mode,
             outline=self.outline,
-            cards=format_cards(cards),
+            cards=[card.model_copy(update={"lints": f}) for card, f in zip(cards, findings, strict=True)],
             usage=self.usage.snapshot(),
             errors=list(self.errors),
             cancelled=cancelled,
