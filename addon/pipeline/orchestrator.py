@@ -14,7 +14,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from workflows import Context, Workflow, step
+from workflows import Context, step
 from workflows.events import Event, StopEvent
 
 from . import stages
@@ -32,7 +32,7 @@ from .events import (
 )
 from .models import Card, Source
 from .settings import PipelineSettings
-from .stages import RunState
+from .stages import Route, RunState
 
 _AGENT_EVENTS: dict[str, type[Event]] = {
     TOPIC_ANALYZER: RunTopicAnalyzer,
@@ -54,12 +54,9 @@ class Batch:
     formatted: bool = False
 
 
-class OrchestratorWorkflow(Workflow):
+class OrchestratorWorkflow(Route):
     def __init__(self, settings: PipelineSettings, agents: Agents, state: RunState, **kwargs: Any) -> None:
-        super().__init__(timeout=settings.run_timeout, **kwargs)
-        self.settings = settings
-        self.agents = agents
-        self.state = state
+        super().__init__(settings, agents, state, **kwargs)
         self._sources: list[Source] = []
         self._chunks: list[Chunk] = []
         self._works: list[TopicWork] | None = None

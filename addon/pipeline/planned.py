@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from workflows import Context, Workflow, step
+from workflows import Context, step
 from workflows.events import StopEvent
 
 from . import stages
@@ -34,17 +34,14 @@ from .events import (
     TopicWork,
 )
 from .settings import PipelineSettings
-from .stages import RunState
+from .stages import Route, RunState
 
 WORKERS = 32
 
 
-class PlannedWorkflow(Workflow):
+class PlannedWorkflow(Route):
     def __init__(self, settings: PipelineSettings, agents: Agents, state: RunState, **kwargs: Any) -> None:
-        super().__init__(timeout=settings.run_timeout, **kwargs)
-        self.settings = settings
-        self.agents = agents
-        self.state = state
+        super().__init__(settings, agents, state, **kwargs)
         self._chunks: list[Chunk] = []
         self._start: PipelineStart | None = None
 

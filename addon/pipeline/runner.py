@@ -13,7 +13,6 @@ import logging
 import threading
 from collections.abc import Callable, Sequence
 
-from workflows import Workflow
 from workflows.errors import WorkflowCancelledByUser, WorkflowTimeoutError
 from workflows.handler import WorkflowHandler
 
@@ -25,7 +24,7 @@ from .orchestrator import OrchestratorWorkflow
 from .planned import PlannedWorkflow
 from .settings import PipelineSettings
 from .slots import Slots
-from .stages import RunState
+from .stages import Route, RunState
 
 logger = logging.getLogger(__name__)
 
@@ -165,8 +164,8 @@ async def _execute(
     llm = LLMClient(settings.llm, usage=usage, max_requests=settings.max_requests_per_run)
     state = RunState(settings.mode, usage)
     agents = Agents(llm, Slots(settings.max_concurrency))
-    route = OrchestratorWorkflow if settings.mode == "orchestrator" else PlannedWorkflow
-    workflow: Workflow = route(settings, agents, state)
+    route: type[Route] = OrchestratorWorkflow if settings.mode == "orchestrator" else PlannedWorkflow
+    workflow = route(settings, agents, state)
     try:
         handler = workflow.run(start_event=start)
         if on_handler is not None:

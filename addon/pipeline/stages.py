@@ -9,9 +9,9 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
-from typing import Literal, NamedTuple, TypeVar
+from typing import Any, Literal, NamedTuple, TypeVar
 
-from workflows import Context
+from workflows import Context, Workflow
 
 from .agents import (
     CODE_EXPERT,
@@ -30,6 +30,7 @@ from .events import CardsChanged, StepFinished, StepStarted, TopicWork
 from .formatting import format_card, format_cards
 from .lints import lint_cards, needs_repair
 from .models import Card, CardDraft, Outline, Provenance, RunResult, Source, StepError, Topic
+from .settings import PipelineSettings
 from .usage import UsageMeter
 
 T = TypeVar("T")
@@ -99,6 +100,16 @@ class RunState:
 
     def _totals(self) -> dict[str, object]:
         return {"cards_so_far": self.cards_so_far, "usage": self.usage.snapshot()}
+
+
+class Route(Workflow):
+    """The workflow of a route, made for one run: its settings, its agents and its record."""
+
+    def __init__(self, settings: PipelineSettings, agents: Agents, state: RunState, **kwargs: Any) -> None:
+        super().__init__(timeout=settings.run_timeout, **kwargs)
+        self.settings = settings
+        self.agents = agents
+        self.state = state
 
 
 # Topics
