@@ -39,6 +39,8 @@ def test_choices_that_cannot_run_are_recorded_and_skipped(fake_openai: FakeOpenA
         "Topic Analyzer",
         "Q&A Generator",
         "Code and Extra Field Expert",
+        "Formatter",
+        "Formatter",
         "END",
     ]
     crew = Crew(cards_per_topic=2, decisions=decisions)
@@ -49,10 +51,11 @@ def test_choices_that_cannot_run_are_recorded_and_skipped(fake_openai: FakeOpenA
         "The Orchestrator chose the Q&A Generator, but there are no topics yet; skipped.",
         "The Orchestrator chose the Topic Analyzer, but the topics are analyzed already; skipped.",
         "The Orchestrator chose the Code and Extra Field Expert, but no card needs it; skipped.",
+        "The Orchestrator chose the Formatter, but the cards are formatted already; skipped.",
     ]
     assert {error.step for error in result.errors} == {"Orchestrator"}
     assert len(crew.requests("TopicAnalysis")) == 1 and not crew.requests("Review")
-    # Ended before the Formatter was chosen: the cards are formatted anyway, and not marked as reviewed.
+    # Never reviewed: formatted, and their provenance says so.
     assert len(result.cards) == 4 and all(card.fields for card in result.cards)
     assert all(card.provenance.agents == ["Q&A Generator", "Formatter"] for card in result.cards)
 

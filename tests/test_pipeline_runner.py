@@ -14,7 +14,7 @@ from addon.pipeline import PipelineRun, ProgressEvent, RunResult, Source, StepFi
 from addon.pipeline.models import ClozeCard
 
 from .fake_openai import FakeOpenAI, Request
-from .pipeline_crew import FIVE_TOPICS, Crew, cards_in, run, settings_for, source_of, task
+from .pipeline_crew import FIVE_TOPICS, Crew, cards_in, long_text, run, settings_for, source_of, task
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -131,7 +131,7 @@ def test_regeneration_asks_only_for_the_cards_and_reviews_only_them(fake_openai:
 
     assert [schema for schema, _ in crew.seen] == ["Revision", "Review"]
     revision = crew.requests("Revision")[0]
-    assert source_of(revision) == FIVE_TOPICS
+    assert source_of(revision) == FIVE_TOPICS.strip()
     assert task(revision).startswith('The learner\'s feedback: "in German"\n')
     assert len(cards_in(revision)) == 2 and len(cards_in(crew.requests("Review")[0])) == 2
     assert "Keep each card in the language it is written in." in task(crew.requests("Review")[0])
@@ -154,3 +154,20 @@ def test_regenerated_cards_split_or_dropped_by_the_reviewer(fake_openai: FakeOpe
     merged = apply_regeneration(first.cards, result)
     assert len(merged) == len(first.cards) + 1
     assert merged[2] == first.cards[1], "a card whose replacement was dropped stays as it was"
+
+
+def test_regeneration_of_a_long_source_reads_only_the_cards_chunks(fake_openai: FakeOpenAI) -> None:
+    long = Source(text=long_text(12))
+    first = run(fake_openai, Crew(cards_per_topic=1), [long], llm={"context_window": 16_000})
+    [from_last_chunk] = [card for card in first.cards if card.provenance.topic == "Indicator family 12"]
+    assert from_last_chunk.provenance.chunk == 2
+
+    crew = Crew()
+    fake_openai.handler = crew
+    settings = settings_for(fake_openai, llm={"context_window": 16_000})
+    run_ = PipelineRun.regeneration([from_last_chunk], "shorter", long, settings)
+    run_.start()
+    run_.result(timeout=20)
+
+    text = source_of(crew.requests("Revision")[0]) or ""
+    assert "## Indicator family 12" in text and "## Indicator family 1\n" not in text

@@ -112,9 +112,11 @@ def merge_topics(found: Iterable[tuple[int, AnalyzedTopic]]) -> list[TopicPlan]:
     return list(plans.values())
 
 
-def topic_text(chunks: Sequence[Chunk], plan: TopicPlan) -> str:
-    """The source text the Q&A Generator gets for a topic: the chunks it was found in, bounded."""
-    return "\n\n".join(chunks[i].text for i in sorted(plan.chunks)[:MAX_CHUNKS_PER_TOPIC])
+def chunk_text(chunks: Sequence[Chunk], indices: Iterable[int]) -> str:
+    """The text of some of a source's chunks, in order, at most MAX_CHUNKS_PER_TOPIC of them; the first
+    chunk if none of `indices` is one of them."""
+    known = sorted({i for i in indices if 0 <= i < len(chunks)}) or [0]
+    return "\n\n".join(chunks[i].text for i in known[:MAX_CHUNKS_PER_TOPIC])
 
 
 def common_language(languages: Iterable[str]) -> str:

@@ -203,6 +203,8 @@ class OrchestratorWorkflow(Route):
             return "but there are no cards yet"
         if agent == CODE_EXPERT and not self._to_enrich():
             return "but no card needs it"
+        if agent == FORMATTER and all(batch.formatted for batch in self._batches):
+            return "but the cards are formatted already"
         return None
 
     def _summary(self) -> str:

@@ -20,7 +20,7 @@ from workflows.events import StopEvent
 
 from . import stages
 from .agents import CODE_EXPERT, FORMATTER, QA_GENERATOR, REVIEWER, TOPIC_ANALYZER, Agents, AnalyzedTopic
-from .chunking import Chunk, chunk_sources
+from .chunking import Chunk, chunk_sources, chunk_text
 from .events import (
     ChunkAnalyzed,
     ChunkEvent,
@@ -141,18 +141,19 @@ class PlannedWorkflow(Route):
         return StopEvent(result=self.state.result())
 
     def _regeneration_work(self, ev: PipelineStart) -> TopicWork:
-        """The one batch of a regeneration: the selected cards, their source text, the target language if
-        one is set (else each card keeps its own)."""
+        """The one batch of a regeneration: the selected cards, the chunks of the source they came from,
+        the target language if one is set (else each card keeps its own)."""
         assert ev.regeneration is not None
-        source = ev.sources[0]
-        topics = dict.fromkeys(
-            card.provenance.topic for card in ev.regeneration.cards if card.provenance.topic
-        )
+        cards, source = ev.regeneration.cards, ev.sources[0]
+        chunks = chunk_sources([source], self.settings.llm.context_window)
+        topics = dict.fromkeys(card.provenance.topic for card in cards if card.provenance.topic)
         return TopicWork(
             source_index=0,
             topic_index=0,
             note_id=source.note_id,
             topic=AnalyzedTopic(name=", ".join(topics) or "selected cards"),
-            text=source.text,
+            text=chunk_text(
+                chunks, (card.provenance.chunk for card in cards if card.provenance.chunk is not None)
+            ),
             language=self.settings.target_language,
         )

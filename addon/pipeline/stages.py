@@ -24,7 +24,7 @@ from .agents import (
     apply_edits,
     needs_code_expert,
 )
-from .chunking import Chunk, common_language, merge_topics, topic_text
+from .chunking import Chunk, chunk_text, common_language, merge_topics
 from .errors import PipelineError
 from .events import CardsChanged, StepFinished, StepStarted, TopicWork
 from .formatting import format_card, format_cards
@@ -146,7 +146,7 @@ def plan_topics(
                 note_id=source.note_id,
                 topic=plan.topic,
                 chunk=plan.chunks[0],
-                text=topic_text(source_chunks, plan),
+                text=chunk_text(source_chunks, plan.chunks),
                 other_topics=[name for name in names if name != plan.topic.name],
                 language=language or None,
             )
