@@ -183,13 +183,14 @@ def test_which_cards_need_the_code_expert() -> None:
     )
 
 
-def test_long_text_splits_at_sentences_without_nltk_or_tiktoken() -> None:
+def test_long_text_splits_at_sentences_without_nltk_or_tiktoken(monkeypatch: pytest.MonkeyPatch) -> None:
+    for missing in ("nltk", "tiktoken"):
+        monkeypatch.setitem(sys.modules, missing, None)  # importing it now raises ImportError
     text = " ".join(f"Sentence number {n} says something about indicators." for n in range(400))
     chunks = split_text(text, context_window=2048)
     assert len(chunks) > 3
     assert all(chunk.endswith(".") for chunk in chunks)
     assert all(len(word_pieces(chunk)) <= 512 for chunk in chunks)
-    assert "nltk" not in sys.modules and "tiktoken" not in sys.modules
 
 
 def test_slots_serve_waiting_work_by_priority_and_survive_cancelled_waiters() -> None:

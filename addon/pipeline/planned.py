@@ -7,8 +7,8 @@
 Each topic flows through on its own, so a topic is reviewed while others are still being generated, and its
 cards are finished (kept on cancel) as soon as they are formatted. A step that fails for one topic records
 a StepError and lets that topic's cards go on without it (or ends the topic when there are none).
-How many requests run at once is bounded by `Agents.slots` (`settings.max_concurrency`); the steps' worker
-counts are only an upper bound, fixed when the class is defined.
+How many requests run at once is bounded by `Agents.slots` (`settings.max_concurrency`), which serves work
+with more steps behind it first; the steps' worker counts are only an upper bound, fixed with the class.
 """
 
 from __future__ import annotations
