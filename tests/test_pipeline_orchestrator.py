@@ -87,3 +87,12 @@ def test_the_time_cap_stops_a_slow_run(fake_openai: FakeOpenAI) -> None:
     assert time.monotonic() - started < 2.5
     assert len(crew.requests("CardDrafts")) < 5
     assert result.errors and "1 s" in result.errors[-1].message
+
+
+def test_the_topic_analyzer_may_run_again_after_it_failed(fake_openai: FakeOpenAI) -> None:
+    crew = Crew(cards_per_topic=2, decisions=["Topic Analyzer", "Topic Analyzer", "Q&A Generator", "END"])
+    fake_openai.on("TopicAnalysis", Reply.error(400, "try again"), crew)
+    result = run(fake_openai, crew, [NO_CODE], mode="orchestrator")
+
+    assert [error.step for error in result.errors] == ["Topic Analyzer"]
+    assert len(result.cards) == 4

@@ -35,6 +35,11 @@ class Chunk(BaseModel):
     text: str
 
     @property
+    def label(self) -> str:
+        """Where the chunk is, for progress messages: "part 2 of 3", or nothing for a whole source."""
+        return f"part {self.index + 1} of {self.count}" if self.count > 1 else ""
+
+    @property
     def part(self) -> str:
         """The note for the analyzer prompt when the source comes in several parts."""
         return f"This is part {self.index + 1} of {self.count} of the source." if self.count > 1 else ""

@@ -109,9 +109,8 @@ class OrchestratorWorkflow(Route):
     async def analyze(self, ctx: Context, ev: RunTopicAnalyzer) -> DecideEvent:
         analyses = []
         for chunk in self._chunks:
-            label = f"part {chunk.index + 1} of {chunk.count}" if chunk.count > 1 else ""
             analysis = await self.state.step(
-                ctx, TOPIC_ANALYZER, label, lambda c=chunk: self.agents.analyze(c.text, part=c.part)
+                ctx, TOPIC_ANALYZER, chunk.label, lambda c=chunk: self.agents.analyze(c.text, part=c.part)
             )
             analyses.append((chunk, analysis))
         self._works = stages.plan_topics(self._sources, self._chunks, analyses, self.settings.target_language)
@@ -122,16 +121,11 @@ class OrchestratorWorkflow(Route):
     async def generate(self, ctx: Context, ev: RunQAGenerator) -> DecideEvent:
         self._batches = []
         for work in self._works or []:
-            drafts = await self.state.step(
-                ctx,
-                QA_GENERATOR,
-                work.topic.name,
-                lambda w=work: self.agents.generate(
-                    w.text, w.topic, other_topics=w.other_topics, language=w.language
-                ),
+            cards = await self.state.step(
+                ctx, QA_GENERATOR, work.topic.name, lambda w=work: stages.generate(self.agents, w)
             )
-            if drafts:
-                self._batches.append(Batch(work, stages.new_cards(drafts, work)))
+            if cards:
+                self._batches.append(Batch(work, cards))
         return DecideEvent()
 
     @step
@@ -195,7 +189,7 @@ class OrchestratorWorkflow(Route):
 
     def _cannot_run(self, agent: str) -> str | None:
         """Why the chosen agent has nothing to do now, or None when it can run."""
-        if agent == TOPIC_ANALYZER and self._works is not None:
+        if agent == TOPIC_ANALYZER and self._works:
             return "but the topics are analyzed already"
         if agent == QA_GENERATOR and not self._works:
             return "but there are no topics yet"

@@ -56,9 +56,8 @@ class PlannedWorkflow(Route):
     @step(num_workers=WORKERS)
     async def analyze(self, ctx: Context, ev: ChunkEvent) -> ChunkAnalyzed:
         chunk = ev.chunk
-        label = f"part {chunk.index + 1} of {chunk.count}" if chunk.count > 1 else ""
         analysis = await self.state.step(
-            ctx, TOPIC_ANALYZER, label, lambda: self.agents.analyze(chunk.text, part=chunk.part)
+            ctx, TOPIC_ANALYZER, chunk.label, lambda: self.agents.analyze(chunk.text, part=chunk.part)
         )
         return ChunkAnalyzed(chunk=chunk, analysis=analysis)
 
@@ -78,17 +77,11 @@ class PlannedWorkflow(Route):
     @step(num_workers=WORKERS)
     async def generate(self, ctx: Context, ev: TopicEvent) -> EnrichEvent | ReviewEvent | TopicDone:
         work = ev.work
-        drafts = await self.state.step(
-            ctx,
-            QA_GENERATOR,
-            work.topic.name,
-            lambda: self.agents.generate(
-                work.text, work.topic, other_topics=work.other_topics, language=work.language
-            ),
+        cards = await self.state.step(
+            ctx, QA_GENERATOR, work.topic.name, lambda: stages.generate(self.agents, work)
         )
-        if not drafts:
+        if not cards:
             return TopicDone(work=work)
-        cards = stages.new_cards(drafts, work)
         if stages.needs_enrichment(cards, work):
             return EnrichEvent(work=work, cards=cards)
         return ReviewEvent(work=work, cards=cards)

@@ -207,6 +207,13 @@ def needs_enrichment(cards: Sequence[Card], work: TopicWork) -> list[int]:
 # Stages
 
 
+async def generate(agents: Agents, work: TopicWork) -> list[Card]:
+    drafts = await agents.generate(
+        work.text, work.topic, other_topics=work.other_topics, language=work.language
+    )
+    return new_cards(drafts, work)
+
+
 async def enrich(agents: Agents, work: TopicWork, cards: list[Card]) -> list[Card]:
     """The Code and Extra Field Expert writes the Extra of the cards that need it; the rest stay as is."""
     picked = needs_enrichment(cards, work)
