@@ -30,7 +30,6 @@ JSON_TEXT_INSTRUCTION = (
 )
 REPAIR_INSTRUCTION = "Your reply did not match the schema: {problem}. Reply again with only valid JSON."
 
-_FENCED = re.compile(r"```[a-zA-Z]*\s*(.*?)```", re.DOTALL)
 
 
 class InvalidReply(ValueError):
@@ -108,17 +107,22 @@ class StructuredRequest(Generic[T]):
 
 
 def extract_json_object(text: str) -> Any:
-    """The first JSON object in `text`, which may be wrapped in a code fence, or in prose."""
-    if fenced := _FENCED.search(text):
-        text = fenced.group(1)
-    start = text.find("{")
-    if start < 0:
-        raise InvalidReply("the reply contains no JSON object")
-    try:
-        value, _ = json.JSONDecoder().raw_decode(text, start)
-    except json.JSONDecodeError as e:
-        raise InvalidReply(f"invalid JSON: {e.msg} (line {e.lineno}, column {e.colno})") from None
-    return value
+    """The first JSON object in `text`, bare or after prose or a code fence's opening line.
+
+    Decoding is tried at each brace rather than inside a fence: a JSON string may hold fenced code itself,
+    and prose before the object may hold braces.
+    """
+    problem = "the reply contains no JSON object"
+    for brace in re.finditer(r"\{", text):
+        try:
+            value, _ = json.JSONDecoder().raw_decode(text, brace.start())
+        except json.JSONDecodeError as e:
+            if problem.startswith("the reply"):
+                problem = f"invalid JSON: {e.msg} (line {e.lineno}, column {e.colno})"
+            continue
+        if isinstance(value, dict):
+            return value
+    raise InvalidReply(problem)
 
 
 def describe_validation_error(error: ValidationError, limit: int = 8) -> str:
