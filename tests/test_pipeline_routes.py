@@ -14,12 +14,6 @@ from .pipeline_crew import Crew, cards_in, long_text, run, task
 
 pytestmark = pytest.mark.timeout(60)
 
-FENCE_IN_JSON = pytest.mark.xfail(
-    reason="structured.extract_json_object reads a ``` fence inside a JSON string as the reply, so the Code "
-    "and Extra Field Expert's reply fails to parse (reported to the owner of structured.py)",
-    strict=False,
-)
-
 TOPICS = ["Relative Strength Index", "Moving Averages", "Bollinger Bands", "MACD", "Computing RSI in Python"]
 
 
@@ -44,7 +38,6 @@ def test_planned_route_makes_reviewed_formatted_cards_without_deciding(fake_open
     assert result.usage.prompt_tokens > 0 and result.usage.completion_tokens > 0
 
 
-@FENCE_IN_JSON
 def test_the_code_expert_writes_the_extra_of_the_code_topics_cards(fake_openai: FakeOpenAI) -> None:
     crew = Crew(cards_per_topic=3)
     result = run(fake_openai, crew)
