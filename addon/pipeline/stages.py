@@ -205,6 +205,9 @@ def needs_enrichment(cards: Sequence[Card], work: TopicWork) -> list[int]:
 
 
 # Stages
+#
+# Linting and formatting take a few milliseconds a card: they run in a worker thread, so that the event
+# loop meanwhile sends the requests other topics are ready to make.
 
 
 async def generate(agents: Agents, work: TopicWork) -> list[Card]:
@@ -234,7 +237,8 @@ async def enrich(agents: Agents, work: TopicWork, cards: list[Card]) -> list[Car
 async def review(agents: Agents, work: TopicWork, cards: list[Card]) -> Reviewed:
     """The Reviewer's edits applied to the batch; it sees each card's lint findings."""
     drafts = [card.draft for card in cards]
-    answer = await agents.review(drafts, lint_cards(drafts), topic=work.topic.name, language=work.language)
+    findings = await asyncio.to_thread(lint_cards, drafts)
+    answer = await agents.review(drafts, findings, topic=work.topic.name, language=work.language)
     return Reviewed(edited(cards, answer, REVIEWER), answer.changes)
 
 
@@ -244,7 +248,7 @@ async def format_batch(agents: Agents, state: RunState, work: TopicWork, cards: 
 
     A card whose repair fails is kept with its findings, and the failure is recorded.
     """
-    formatted = [touched(card, FORMATTER) for card in format_cards(cards)]
+    formatted = [touched(card, FORMATTER) for card in await asyncio.to_thread(format_cards, cards)]
     broken = [i for i, card in enumerate(formatted) if needs_repair(card)]
     repairs = await asyncio.gather(
         *(agents.repair(formatted[i].draft, formatted[i].lints, topic=work.topic.name) for i in broken),
