@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
+import aqt
 from aqt.deckchooser import DeckChooser
 from aqt.main import AnkiQt
 from aqt.operations import QueryOp
@@ -24,6 +26,7 @@ from aqt.qt import (
 from aqt.utils import restoreGeom, saveGeom, tooltip
 
 from ..loader import load_pipeline
+from . import GENERATE_DIALOG
 
 if TYPE_CHECKING:
     from ..notes.insert import AddResult
@@ -49,6 +52,7 @@ class GenerateDialog(QDialog):
         self._run: PipelineRun | None = None
         self._closed = False
         self._build_ui()
+        main_window.garbage_collect_on_dialog_finish(self)
         restoreGeom(self, GEOMETRY_KEY, default_size=(700, 640))
         self.set_source_text(DRAFT_FILE.read_text(encoding="utf-8") if DRAFT_FILE.exists() else "")
         self._set_status("Loading the card generator…")
@@ -227,10 +231,13 @@ class GenerateDialog(QDialog):
         DRAFT_FILE.write_text(self.source_edit.toPlainText(), encoding="utf-8")
         saveGeom(self, GEOMETRY_KEY)
         self.deck_chooser.cleanup()
+        aqt.dialogs.markClosed(GENERATE_DIALOG)
         super().reject()
 
+    def closeWithCallback(self, callback: Callable[[], None]) -> None:
+        """Called by Anki's dialog manager when the profile closes."""
+        self.reject()
+        callback()
 
-def show_generate_dialog(main_window: AnkiQt) -> None:
-    dialog = GenerateDialog(main_window)
-    main_window.garbage_collect_on_dialog_finish(dialog)
-    dialog.show()
+    def reopen(self, _main_window: AnkiQt) -> None:
+        """Opening it again brings this window to the front (the dialog manager does that)."""

@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
 from .anki_base import DRIVER_ADDON, LOCAL_BUILD, anki_command, anki_env, prepare_base
+
+_TRACEBACK = re.compile(r"Traceback \(most recent call last\):\n(?:[ \t].*\n)+.*")
+# Anki's own media server can log a closed-socket error while Anki quits; it is not ours to judge.
+_ANKI_SHUTDOWN_NOISE = "/waitress/"
 
 
 @dataclass
@@ -17,6 +22,12 @@ class AnkiRun:
     output: str
     base: Path
     launched_at: float
+
+    @property
+    def tracebacks(self) -> list[str]:
+        """Tracebacks Anki printed (its error handler echoes stderr to stdout), less known shutdown noise."""
+        found = (match.group(0) for match in _TRACEBACK.finditer(self.output))
+        return [text for text in found if _ANKI_SHUTDOWN_NOISE not in text]
 
     @property
     def seconds_to_profile_open(self) -> float:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import time
 from collections.abc import Iterator
 
@@ -20,7 +21,8 @@ def mw(tmp_path_factory: pytest.TempPathFactory) -> Iterator:
     base = tmp_path_factory.mktemp("anki")
     make_profile(str(base))
     (base / "addons21").mkdir()
-    (base / "addons21" / PACKAGE).symlink_to(ROOT / "addon", target_is_directory=True)
+    # A copy, so that the config and draft the tests write stay out of the source tree.
+    shutil.copytree(ROOT / "addon", base / "addons21" / PACKAGE, ignore=shutil.ignore_patterns("__pycache__"))
     import aqt
 
     app = aqt._run(argv=["anki", "-b", str(base)], exec=False)
