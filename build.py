@@ -550,12 +550,12 @@ def build(targets: Sequence[Target], dist: Path, *, local: bool) -> list[Path]:
 
 
 def _print_sizes(files: Sequence[tuple[Path, int]], layout: Layout) -> None:
-    mb = 1024 * 1024
-    print(f"\n{'file':<48} {'MB':>6}  goal")
+    mb = 1024 * 1024  # MiB, as file managers show sizes
+    print(f"\n{'file':<48} {'MiB':>6}  goal")
     for path, goal in files:
         size = path.stat().st_size / mb
         print(f"{path.name:<48} {size:6.1f}  <= {goal}{'  OVER' if size > goal else ''}")
-    print("\npruned (MB unpacked, each wheel once):")
+    print("\npruned (MiB unpacked, each wheel once):")
     for rule, size in layout.pruned().most_common():
         print(f"  {size / mb:6.1f}  {rule}")
 
