@@ -72,10 +72,20 @@ def lint_card(draft: CardDraft) -> list[LintFinding]:
 
 def lint_cards(drafts: Sequence[CardDraft]) -> list[list[LintFinding]]:
     """`lint_card` for each draft, plus the lints that compare cards within the run."""
-    findings = [lint_card(draft) for draft in drafts]
+    return with_cross_card_lints([lint_card(draft) for draft in drafts], drafts)
+
+
+def with_cross_card_lints(
+    findings: Sequence[Sequence[LintFinding]], drafts: Sequence[CardDraft]
+) -> list[list[LintFinding]]:
+    """Each card's `findings` with the lints that compare cards redone for `drafts` taken as one run.
+
+    Cheap next to `lint_cards`: the per-card lints are kept, not run again.
+    """
+    redone = [[finding for finding in own if finding.lint_id != DUPLICATE_CARD] for own in findings]
     for index, finding in _duplicate_fronts(drafts):
-        findings[index].append(finding)
-    return findings
+        redone[index].append(finding)
+    return redone
 
 
 def is_blocking(finding: LintFinding) -> bool:
@@ -315,9 +325,8 @@ class _TagBalance(HTMLParser):
 
 # Lints across cards
 
-_declare(
-    "duplicate-card", "Another card in the run has the same front, ignoring case, markup and punctuation."
-)
+DUPLICATE_CARD = "duplicate-card"
+_declare(DUPLICATE_CARD, "Another card in the run has the same front, ignoring case, markup and punctuation.")
 
 
 def _duplicate_fronts(drafts: Sequence[CardDraft]) -> Iterator[tuple[int, LintFinding]]:
@@ -329,6 +338,6 @@ def _duplicate_fronts(drafts: Sequence[CardDraft]) -> Iterator[tuple[int, LintFi
             continue
         if key in first_seen:
             message = f"Same front as card {first_seen[key] + 1}."
-            yield index, LintFinding(lint_id="duplicate-card", field=field, message=message)
+            yield index, LintFinding(lint_id=DUPLICATE_CARD, field=field, message=message)
         else:
             first_seen[key] = index

@@ -28,7 +28,7 @@ from .chunking import Chunk, chunk_text, common_language, merge_topics
 from .errors import PipelineError
 from .events import CardsChanged, StepFinished, StepStarted, TopicWork
 from .formatting import format_card, format_cards
-from .lints import lint_cards, needs_repair
+from .lints import lint_cards, needs_repair, with_cross_card_lints
 from .models import Card, CardDraft, Outline, Provenance, RunResult, Source, StepError, Topic
 from .settings import PipelineSettings
 from .usage import UsageMeter
@@ -68,9 +68,9 @@ class RunState:
         self.errors.append(StepError(step=step, message=str(error)))
 
     def result(self, *, cancelled: bool = False) -> RunResult:
-        """The run's result; the cards are linted once more together, for the lints that compare cards."""
+        """The run's result; the lints that compare cards run once more over all of them."""
         cards = [card for key in sorted(self._finished) for card in self._finished[key]]
-        findings = lint_cards([card.draft for card in cards])
+        findings = with_cross_card_lints([card.lints for card in cards], [card.draft for card in cards])
         return RunResult(
             mode=self.mode,
             outline=self.outline,

@@ -57,8 +57,12 @@ class GenerateDialog(QDialog):
         self.set_source_text(DRAFT_FILE.read_text(encoding="utf-8") if DRAFT_FILE.exists() else "")
         self._set_status("Loading the card generator…")
         self._update_buttons()
-        QueryOp(parent=self, op=lambda _col: load_pipeline(), success=self._on_pipeline_loaded) \
-            .without_collection().failure(self._on_pipeline_failed).run_in_background()
+        (
+            QueryOp(parent=self, op=lambda _col: load_pipeline(), success=self._on_pipeline_loaded)
+            .without_collection()
+            .failure(self._on_pipeline_failed)
+            .run_in_background()
+        )
 
     def _build_ui(self) -> None:
         layout = QVBoxLayout(self)
@@ -70,6 +74,7 @@ class GenerateDialog(QDialog):
         layout.addWidget(deck_row)
         self.status_label = QLabel()
         self.status_label.setWordWrap(True)
+        self.status_label.setTextFormat(Qt.TextFormat.PlainText)  # it shows model output
         self.status_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         layout.addWidget(self.status_label)
         self.card_list = QListWidget()
@@ -151,8 +156,12 @@ class GenerateDialog(QDialog):
             message = str(error) if isinstance(error, PipelineError) else f"Unexpected error: {error!r}"
             self._finish_run("failed", message)
 
-        QueryOp(parent=self, op=work, success=self._on_result).without_collection() \
-            .failure(failed).run_in_background()
+        (
+            QueryOp(parent=self, op=work, success=self._on_result)
+            .without_collection()
+            .failure(failed)
+            .run_in_background()
+        )
 
     def _on_event_from_worker(self, event: object) -> None:
         message = str(getattr(event, "message", "") or "")
@@ -212,8 +221,11 @@ class GenerateDialog(QDialog):
         from .operations import add_cards_op
 
         cards = self._checked_cards()
-        add_cards_op(parent=self, cards=cards, deck_id=self.deck_chooser.selected_deck_id) \
-            .success(self._on_inserted).run_in_background()
+        (
+            add_cards_op(parent=self, cards=cards, deck_id=self.deck_chooser.selected_deck_id)
+            .success(self._on_inserted)
+            .run_in_background()
+        )
 
     def _on_inserted(self, result: AddResult) -> None:
         tooltip(f"Added {result.added} cards; skipped {result.skipped} duplicates.", parent=self.mw)

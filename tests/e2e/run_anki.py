@@ -45,13 +45,16 @@ def run_anki(
     extra_addons: dict[str, Path] | None = None,
     timeout: float = 240,
 ) -> AnkiRun:
-    base = prepare_base(
-        tmp / "base",
-        python,
-        addon=addon,
-        config=config,
-        extra_addons={"zz_e2e_driver": DRIVER_ADDON, **(extra_addons or {})},
-    )
+    """Launch Anki on `tmp/base`, preparing it first unless an earlier run left it there."""
+    base = tmp / "base"
+    if not base.exists():
+        prepare_base(
+            base,
+            python,
+            addon=addon,
+            config=config,
+            extra_addons={"zz_e2e_driver": DRIVER_ADDON, **(extra_addons or {})},
+        )
     scenario = tmp / "scenario.json"
     report_path = tmp / "report.json"
     scenario.write_text(json.dumps({"report": str(report_path), "steps": steps, "source_text": source_text}))
