@@ -47,6 +47,9 @@ def anki_env(*, offscreen: bool = True, **extra: str) -> dict[str, str]:
     env["QTWEBENGINE_CHROMIUM_FLAGS"] = "--no-sandbox"
     env["ANKI_SINGLE_INSTANCE_KEY"] = f"aicg-{os.getpid()}-{id(extra)}"
     env.pop("PYTHONPATH", None)
+    # This machine sets it; users' Anki writes bytecode caches, which later first uses rely on.
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
+
     env.update(extra)
     return env
 
