@@ -221,9 +221,11 @@ class GenerateDialog(QDialog):
         from .operations import add_cards_op
 
         cards = self._checked_cards()
+        self.insert_button.setEnabled(False)  # one batch at a time
         (
             add_cards_op(parent=self, cards=cards, deck_id=self.deck_chooser.selected_deck_id)
             .success(self._on_inserted)
+            .failure(self._on_insert_failed)
             .run_in_background()
         )
 
@@ -231,6 +233,11 @@ class GenerateDialog(QDialog):
         tooltip(f"Added {result.added} cards; skipped {result.skipped} duplicates.", parent=self.mw)
         self.cards = []
         self.card_list.clear()
+        self._update_buttons()
+
+    def _on_insert_failed(self, error: Exception) -> None:
+        """Adding is all or nothing: the cards stay here to try again."""
+        self._set_status(f"No cards were added: {error}")
         self._update_buttons()
 
     # closing
