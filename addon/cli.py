@@ -162,7 +162,7 @@ def _exit_code(result: RunResult) -> int:
         reason = result.errors[0].message if result.errors else "the model returned no cards"
         raise CliError(f"no cards: {reason}")
     failed = f", {len(result.errors)} failed steps" if result.errors else ""
-    _say(f"{len(result.cards)} cards{failed}, {result.usage.requests} requests, {result.usage.seconds:.1f} s")
+    _say(f"{len(result.cards)} cards{failed}; {result.usage.describe()}")
     return 0
 
 

@@ -94,6 +94,11 @@ class Usage(BaseModel):
     seconds: float = 0.0
     cost_usd: float | None = None
 
+    def describe(self) -> str:
+        """One line for people, e.g. "12 requests, 15,571 + 6,725 tokens, $0.0042"."""
+        text = f"{self.requests} requests, {self.prompt_tokens:,} + {self.completion_tokens:,} tokens"
+        return text if self.cost_usd is None else f"{text}, ${self.cost_usd:.4f}"
+
 
 class StepError(BaseModel):
     step: str

@@ -186,10 +186,8 @@ class GenerateDialog(QDialog):
         if not result.cards:
             self._finish_run("failed", problems or "No cards came back. Try a longer text.")
             return
-        summary = f"{len(result.cards)} cards ready"
-        if result.cancelled:
-            summary += " (stopped early)"
-        self._finish_run("idle", f"{summary}. {problems}".strip())
+        summary = f"{len(result.cards)} cards ready" + (" (stopped early)" if result.cancelled else "")
+        self._finish_run("idle", f"{summary} ({result.usage.describe()}). {problems}".strip())
 
     def _finish_run(self, state: RunState, message: str) -> None:
         self.run_state = state

@@ -39,6 +39,7 @@ def test_generates_previews_and_adds_cards_in_one_undoable_step(mw, qtbot, dialo
 
     assert dialog.run_state == "idle", dialog.status_text()
     assert dialog.card_list.count() == len(dialog.cards) > 0
+    assert f"{len(fake_openai.requests)} requests" in dialog.status_text()
     dialog.card_list.item(0).setCheckState(Qt.CheckState.Unchecked)  # the learner rejects one card
     expected = len(dialog.cards) - 1
     dialog.insert_button.click()
