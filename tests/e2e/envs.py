@@ -19,7 +19,6 @@ ANKI_ENVS = {
     "anki-25.7.5": "anki-release==25.7.5",
     "aqt-26.9.3": "aqt[qt]==26.9.3",
 }
-NEWEST = "aqt-26.9.3"
 
 
 def ensure_env(name: str) -> Path:
