@@ -128,10 +128,13 @@ class GenerateDialog(QDialog):
     # generating
 
     def _on_generate(self) -> None:
+        from pydantic import ValidationError
+
         from ..pipeline.errors import PipelineError
         from ..pipeline.models import Source
         from ..pipeline.runner import PipelineRun
         from ..pipeline.settings import PipelineSettings
+        from ..pipeline.structured import describe_validation_error
 
         text = self.source_edit.toPlainText().strip()
         if not text:
@@ -139,8 +142,9 @@ class GenerateDialog(QDialog):
             return
         try:
             settings = PipelineSettings.from_config(self.mw.addonManager.getConfig(__name__) or {})
-        except ValueError as error:
-            self._set_status(f"Please fix the add-on's settings (Tools → Add-ons → Config): {error}")
+        except ValidationError as error:
+            problems = describe_validation_error(error)
+            self._set_status(f"Please fix the add-on's settings (Tools → Add-ons → Config): {problems}")
             return
         self._run = PipelineRun([Source(text=text)], settings, on_event=self._on_event_from_worker)
         self.run_state = "running"

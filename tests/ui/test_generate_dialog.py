@@ -72,3 +72,16 @@ def test_stop_cancels_a_slow_run_promptly(mw, qtbot, dialog, fake_openai) -> Non
     dialog.cancel_button.click()
     qtbot.waitUntil(lambda: dialog.run_state != "running", timeout=3_000)
     assert dialog.generate_button.isEnabled()
+
+
+def test_bad_settings_get_a_plain_message_and_no_run(mw, qtbot, dialog, fake_openai) -> None:
+    config = mw.addonManager.getConfig(PACKAGE)
+    mw.addonManager.writeConfig(PACKAGE, config | {"temperature": "warm"})
+    dialog.set_source_text(FIVE_TOPICS)
+
+    dialog.generate_button.click()
+
+    assert dialog.run_state == "idle"
+    assert dialog.status_text().startswith("Please fix the add-on's settings")
+    assert "temperature: Input should be a valid number" in dialog.status_text()
+    assert fake_openai.requests == []
