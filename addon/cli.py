@@ -18,8 +18,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, get_args
 
 if TYPE_CHECKING:
-    from .pipeline.events import ProgressEvent
     from .pipeline.models import Card, RunResult
+    from .pipeline.workflow.events import ProgressEvent
 
 EXIT_FINDINGS = 1
 EXIT_FAILED = 2
@@ -112,8 +112,8 @@ def _generate(args: argparse.Namespace) -> int:
         raise CliError(f"{args.input} is empty")
 
     from .pipeline.models import Source
-    from .pipeline.runner import PipelineRun
     from .pipeline.settings import LLMSettings, PipelineSettings
+    from .pipeline.workflow.runner import PipelineRun
 
     settings = PipelineSettings(
         llm=LLMSettings(
@@ -170,7 +170,7 @@ def _exit_code(result: RunResult) -> int:
 
 
 def _lint(args: argparse.Namespace) -> int:
-    from .pipeline.lints import is_blocking, lint_cards
+    from .pipeline.cards.lints import is_blocking, lint_cards
 
     cards = _load_cards(args.json_in)
     findings = lint_cards([card.draft for card in cards])

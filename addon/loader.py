@@ -19,4 +19,4 @@ def load_pipeline() -> ModuleType:
     Raises `vendor_loader.VendorError` with a human message when this build can't run here.
     """
     vendor_loader.activate(Path(__file__).parent)
-    return importlib.import_module(".pipeline", __package__)
+    return importlib.import_module(".pipeline.workflow.runner", __package__)

@@ -26,6 +26,7 @@ from importlib.machinery import ModuleSpec, PathFinder
 from importlib.metadata import Distribution, DistributionFinder, MetadataPathFinder
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 
 LIBS_JSON = "libs.json"
 COMMON = "common"
@@ -96,21 +97,22 @@ class VendorFinder(DistributionFinder):
         return (d for d in found if _canonical(d.metadata["Name"]) not in hidden)
 
 
-def _read_spec(libs: Path) -> dict:
+def _read_spec(libs: Path) -> dict[str, Any]:
     try:
-        return json.loads((libs / LIBS_JSON).read_text(encoding="utf-8"))
+        spec: dict[str, Any] = json.loads((libs / LIBS_JSON).read_text(encoding="utf-8"))
     except (OSError, ValueError) as error:
         raise VendorError(
             f"AI Card Generator is damaged ({libs / LIBS_JSON} is unreadable: {error}). "
             "Reinstall it from Tools > Add-ons."
         ) from error
+    return spec
 
 
-def _matching_target(spec: dict) -> dict:
+def _matching_target(spec: dict[str, Any]) -> dict[str, Any]:
     here = (sys.platform, normalized_machine(), "{}.{}".format(*sys.version_info[:2]))
     for target in spec["targets"]:
         if (target["platform"], target["machine"], target["python"]) == here:
-            return target
+            return dict(target)
     supported = ", ".join(_describe(t["platform"], t["machine"], t["python"]) for t in spec["targets"])
     raise VendorError(
         f"{spec['name']} cannot run in this Anki, which uses {_describe(*here)}: this download of the "
@@ -124,7 +126,7 @@ def _describe(sys_platform: str, machine: str, python: str) -> str:
     return f"Python {python} on {_PLATFORMS.get(sys_platform, sys_platform)} {machine}"
 
 
-def _refuse_foreign_copies(spec: dict, dirs: Sequence[Path]) -> None:
+def _refuse_foreign_copies(spec: dict[str, Any], dirs: Sequence[Path]) -> None:
     """sys.modules is shared by all add-ons: a package another one imported first would be used, not ours."""
     for name in spec["private"]:
         module = sys.modules.get(name)

@@ -24,7 +24,7 @@ from pprint import pformat
 from llama_index.core.llms import ChatMessage, MessageRole
 
 from addon.pipeline import RunResult, Source
-from addon.pipeline.llm import LLMClient
+from addon.pipeline.llm.client import LLMClient
 from tests.fake_openai import FakeOpenAI, Reply
 from tests.pipeline_crew import FIVE_TOPICS, Crew, card_for, long_text, run, topics_in
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # One entry point for a fresh machine. Each command sets up what it needs first (idempotent):
 #   bash scripts/dev.sh anki    build the add-on and launch Anki with it in a throwaway profile
-#   bash scripts/dev.sh test    run the whole test suite (extra args go to pytest)
+#   bash scripts/dev.sh test    ruff, mypy, then the whole test suite (extra args go to pytest)
 #   bash scripts/dev.sh setup   only set up (.venv, system packages, build)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -47,6 +47,7 @@ case "$cmd" in
   test)
     setup_system; setup_venv; build_local
     .venv/bin/ruff check .
+    .venv/bin/mypy
     exec .venv/bin/python -m pytest "$@" ;;
   anki)
     setup_system; setup_venv; build_local

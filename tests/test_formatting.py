@@ -5,12 +5,12 @@ import re
 import pytest
 from bs4 import BeautifulSoup, Tag
 
-from addon.pipeline import cloze
-from addon.pipeline.formatting import format_card, format_cards
-from addon.pipeline.lints import needs_repair
+from addon.pipeline.cards import cloze
+from addon.pipeline.cards.formatting import format_card, format_cards
+from addon.pipeline.cards.lints import needs_repair
+from addon.pipeline.cards.render import render_markdown
+from addon.pipeline.cards.sanitize import ALLOWED_TAGS, STYLE_PROPERTIES, sanitize_html
 from addon.pipeline.models import BasicCard, Card, ClozeCard, LintFinding
-from addon.pipeline.render import render_markdown
-from addon.pipeline.sanitize import ALLOWED_TAGS, STYLE_PROPERTIES, sanitize_html
 
 XSS = [
     "<script>alert(1)</script>",

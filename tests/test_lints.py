@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from addon.pipeline.lints import LINTS, is_blocking, lint_card, lint_cards, needs_repair, normalize
+from addon.pipeline.cards.lints import LINTS, is_blocking, lint_card, lint_cards, needs_repair, normalize
 from addon.pipeline.models import BasicCard, Card, CardDraft, ClozeCard, LintFinding
 
 

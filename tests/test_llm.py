@@ -19,10 +19,11 @@ from llama_index.core.llms import ChatMessage
 from pydantic import BaseModel
 
 from addon.pipeline.errors import BudgetExceeded, LLMError, StructuredOutputError
-from addon.pipeline.llm import LLMClient, UsageMeter
-from addon.pipeline.retry import retry_after_seconds
+from addon.pipeline.llm.client import LLMClient
+from addon.pipeline.llm.retry import retry_after_seconds
+from addon.pipeline.llm.structured import InvalidReply, extract_json_object
+from addon.pipeline.llm.usage import UsageMeter
 from addon.pipeline.settings import LLMSettings
-from addon.pipeline.structured import InvalidReply, extract_json_object
 
 from .fake_openai import FakeOpenAI, Reply, Request
 

@@ -19,7 +19,7 @@ from anki.notes import Note
 from addon.notes import add_cards, ensure_notetype, write_apkg
 from addon.notes.insert import UNDO_NAME
 from addon.notes.notetypes import CSS, MARKER, SPECS, find_notetype
-from addon.pipeline.formatting import note_fields
+from addon.pipeline.cards.formatting import note_fields
 from addon.pipeline.models import BasicCard, Card, ClozeCard, Provenance
 
 

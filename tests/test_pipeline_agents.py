@@ -10,12 +10,14 @@ from typing import Any
 
 import pytest
 
-from addon.pipeline import Source, prompts
-from addon.pipeline.agents import CardEdit, apply_edits, needs_code_expert
-from addon.pipeline.chunking import split_text, word_pieces
-from addon.pipeline.lints import needs_repair
-from addon.pipeline.models import BasicCard, ClozeCard
-from addon.pipeline.slots import Slots
+from addon.pipeline import Source
+from addon.pipeline.agents import prompts
+from addon.pipeline.agents.edits import apply_edits
+from addon.pipeline.agents.team import needs_code_expert
+from addon.pipeline.cards.lints import needs_repair
+from addon.pipeline.llm.slots import Slots
+from addon.pipeline.models import BasicCard, CardEdit, ClozeCard
+from addon.pipeline.workflow.chunking import split_text, word_pieces
 
 from .fake_openai import FakeOpenAI, Reply, Request
 from .pipeline_crew import FIVE_TOPICS, Crew, cards_in, run, source_of, task

@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 
 from addon.pipeline import CardsChanged, ProgressEvent, Source, StepFinished, StepStarted
-from addon.pipeline.agents import TopicAnalysis
-from addon.pipeline.chunking import merge_topics
+from addon.pipeline.models import TopicAnalysis
+from addon.pipeline.workflow.topics import merge_topics
 
 from .fake_openai import FakeOpenAI, Reply
 from .pipeline_crew import Crew, cards_in, long_text, run, task

@@ -27,7 +27,7 @@ _HTML_TAG = re.compile(r"<[^>]*>")
 _TAG_UNSAFE = re.compile(r'[\s"\x00-\x1f\x7f]+')
 
 
-@dataclass(frozen=True)
+@dataclass
 class AddResult:
     changes: OpChanges
     note_ids: tuple[NoteId, ...]
@@ -94,6 +94,7 @@ def _target(col: Collection, kind: Kind) -> _Target:
     notetype = ensure_notetype(col, kind)
     ords = field_ords(notetype, kind)
     key_ord = ords.get(SPECS[kind].fields[0], 0)
+    assert col.db is not None  # an open collection
     stored = col.db.list("select flds from notes where mid = ?", notetype["id"])
     keys = {normalize_first_field(split_fields(flds)[key_ord]) for flds in stored}
     return _Target(notetype, ords, key_ord, keys)
@@ -133,7 +134,7 @@ def _note(col: Collection, target: _Target, card: Card, tags: Sequence[str]) -> 
 
 def _render(card: Card) -> dict[str, str]:
     """Fields for a card the Formatter has not rendered (e.g. one read from a file)."""
-    from ..pipeline.formatting import note_fields
+    from ..pipeline.cards.formatting import note_fields
 
     return note_fields(card.draft)
 

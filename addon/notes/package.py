@@ -43,8 +43,10 @@ def write_apkg(cards: Sequence[Card], path: Path, *, deck_name: str) -> int:
 
 def _use_package_ids(col: Collection) -> None:
     """Create our note types under their fixed ids. Only for a new, throwaway collection: it edits tables."""
+    db = col.db
+    assert db is not None  # an open collection
     for kind, spec in SPECS.items():
         old = ensure_notetype(col, kind)["id"]
-        col.db.execute("update notetypes set id = ? where id = ?", spec.package_id, old)
-        col.db.execute("update fields set ntid = ? where ntid = ?", spec.package_id, old)
-        col.db.execute("update templates set ntid = ? where ntid = ?", spec.package_id, old)
+        db.execute("update notetypes set id = ? where id = ?", spec.package_id, old)
+        db.execute("update fields set ntid = ? where ntid = ?", spec.package_id, old)
+        db.execute("update templates set ntid = ? where ntid = ?", spec.package_id, old)

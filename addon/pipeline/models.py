@@ -1,13 +1,17 @@
 """The pipeline's vocabulary: what goes in, what agents exchange, what comes out.
 
-Every model that an LLM fills in is validated here; nothing downstream trusts raw LLM text.
+Every model that an LLM fills in is defined here (the agents' replies at the end) and validated; nothing
+downstream trusts raw LLM text.
 """
 
 from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, WithJsonSchema
+
+from .roles import NEXT_STEPS
+from .settings import Mode
 
 
 class Source(BaseModel):
@@ -106,9 +110,71 @@ class StepError(BaseModel):
 
 
 class RunResult(BaseModel):
-    mode: Literal["planned", "orchestrator"] = "planned"
+    mode: Mode = "planned"
     outline: Outline | None = None
     cards: list[Card] = Field(default_factory=list)
     usage: Usage = Field(default_factory=Usage)
     errors: list[StepError] = Field(default_factory=list)
     cancelled: bool = False
+
+
+# What the agents reply
+
+
+class AnalyzedTopic(Topic):
+    code: bool = Field(
+        default=False, description="True when the topic involves code, commands, formulas or a procedure."
+    )
+
+
+class TopicAnalysis(BaseModel):
+    language: str = Field(default="", description="Language of the source text, in English, e.g. 'German'.")
+    topics: list[AnalyzedTopic]
+
+
+class CardExtra(BaseModel):
+    card: int = Field(description="Number of the card.")
+    extra: str = Field(description="The card's new extra field, Markdown.")
+
+
+class ExtraFields(BaseModel):
+    extras: list[CardExtra]
+
+
+class CardEdit(BaseModel):
+    card: int = Field(description="Number of the card this edit is about.")
+    action: Literal["rewrite", "split", "drop"]
+    cards: list[CardDraft] = Field(
+        default_factory=list, description="The new card (rewrite) or cards (split); empty for drop."
+    )
+
+
+class Review(BaseModel):
+    edits: list[CardEdit] = Field(default_factory=list, description="Only the cards that change.")
+    changes: list[str] = Field(
+        default_factory=list, description="One short line per change, for the learner."
+    )
+
+
+class Revision(Review):
+    """The Q&A Generator's answer to a learner's feedback: the same shape as a review, its own schema name."""
+
+
+class RepairedCard(BaseModel):
+    card: CardDraft
+
+
+def _next_step(value: str) -> str:
+    if value not in NEXT_STEPS:
+        raise ValueError(f"must be one of {', '.join(NEXT_STEPS)}")
+    return value
+
+
+NextStep = Annotated[
+    str, AfterValidator(_next_step), WithJsonSchema({"type": "string", "enum": list(NEXT_STEPS)})
+]
+
+
+class Decision(BaseModel):
+    next_agent: NextStep
+    reason: str = ""

@@ -1,4 +1,4 @@
-"""Settings the pipeline runs with; built from the add-on's config.json or the CLI's flags."""
+"""Settings the pipeline runs with; built from config.json by `addon/config.py`, or from the CLI's flags."""
 
 from __future__ import annotations
 
@@ -38,12 +38,3 @@ class PipelineSettings(BaseModel):
     max_requests_per_run: int = Field(default=200, ge=1, description="Budget across all steps and retries.")
     run_timeout: float = Field(default=600.0, gt=0)
     orchestrator_max_steps: int = Field(default=12, ge=1)
-
-    @classmethod
-    def from_config(cls, config: dict) -> PipelineSettings:
-        """Build settings from the add-on's flat config.json (see config.md); unknown keys are ignored."""
-        llm_keys = LLMSettings.model_fields.keys() & config.keys()
-        run_keys = (cls.model_fields.keys() - {"llm"}) & config.keys()
-        run = {key: config[key] for key in run_keys}
-        run["target_language"] = config.get("target_language") or None
-        return cls(llm=LLMSettings(**{key: config[key] for key in llm_keys}), **run)

@@ -31,7 +31,7 @@ from . import GENERATE_DIALOG
 if TYPE_CHECKING:
     from ..notes.insert import AddResult
     from ..pipeline.models import Card, RunResult
-    from ..pipeline.runner import PipelineRun
+    from ..pipeline.workflow.runner import PipelineRun
 
 GEOMETRY_KEY = "aicg_generate"
 DRAFT_FILE = Path(__file__).parents[1] / "user_files" / "draft.txt"
@@ -128,23 +128,19 @@ class GenerateDialog(QDialog):
     # generating
 
     def _on_generate(self) -> None:
-        from pydantic import ValidationError
-
+        from ..config import SettingsError, load_settings
         from ..pipeline.errors import PipelineError
         from ..pipeline.models import Source
-        from ..pipeline.runner import PipelineRun
-        from ..pipeline.settings import PipelineSettings
-        from ..pipeline.structured import describe_validation_error
+        from ..pipeline.workflow.runner import PipelineRun
 
         text = self.source_edit.toPlainText().strip()
         if not text:
             self._set_status("Paste some text first.")
             return
         try:
-            settings = PipelineSettings.from_config(self.mw.addonManager.getConfig(__name__) or {})
-        except ValidationError as error:
-            problems = describe_validation_error(error)
-            self._set_status(f"Please fix the add-on's settings (Tools → Add-ons → Config): {problems}")
+            settings = load_settings(self.mw)
+        except SettingsError as error:
+            self._set_status(f"Please fix the add-on's settings (Tools → Add-ons → Config): {error}")
             return
         self._run = PipelineRun([Source(text=text)], settings, on_event=self._on_event_from_worker)
         self.run_state = "running"
@@ -214,7 +210,7 @@ class GenerateDialog(QDialog):
         return [
             card
             for row, card in enumerate(self.cards)
-            if self.card_list.item(row).checkState() == Qt.CheckState.Checked
+            if (item := self.card_list.item(row)) is not None and item.checkState() == Qt.CheckState.Checked
         ]
 
     # inserting

@@ -83,5 +83,5 @@ def test_bad_settings_get_a_plain_message_and_no_run(mw, qtbot, dialog, fake_ope
 
     assert dialog.run_state == "idle"
     assert dialog.status_text().startswith("Please fix the add-on's settings")
-    assert "temperature: Input should be a valid number" in dialog.status_text()
+    assert "Temperature should be a valid number" in dialog.status_text()
     assert fake_openai.requests == []

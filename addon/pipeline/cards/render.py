@@ -83,7 +83,9 @@ def _stash(text: str) -> tuple[str, list[str]]:
     text = _PRIVATE_USE.sub("", text)
     spans = [match.span() for match in _VERBATIM.finditer(text)]
     spans += [span for span in cloze.marker_spans(text) if not any(a <= span[0] < b for a, b in spans)]
-    parts, stashed, position = [], [], 0
+    parts: list[str] = []
+    stashed: list[str] = []
+    position = 0
     for start, end in sorted(spans):
         parts.append(f"{text[position:start]}\ue000{len(stashed)}\ue001")
         stashed.append(text[start:end])

@@ -20,7 +20,7 @@ from typing import Any, Generic, TypeVar
 from llama_index.core.llms import ChatMessage, ChatResponse, MessageRole
 from pydantic import BaseModel, ValidationError
 
-from .settings import StructuredOutput
+from ..settings import StructuredOutput
 from .wire import function_tool
 
 T = TypeVar("T", bound=BaseModel)
@@ -30,7 +30,6 @@ JSON_TEXT_INSTRUCTION = (
     "that matches this JSON schema:\n{schema}"
 )
 REPAIR_INSTRUCTION = "Your reply did not match the schema: {problem}. Reply again with only valid JSON."
-
 
 
 class InvalidReply(ValueError):

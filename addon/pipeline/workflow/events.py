@@ -10,9 +10,8 @@ from __future__ import annotations
 from pydantic import BaseModel, Field
 from workflows.events import Event, StartEvent
 
-from .agents import AnalyzedTopic, TopicAnalysis
+from ..models import AnalyzedTopic, Card, Source, TopicAnalysis, Usage
 from .chunking import Chunk
-from .models import Card, Source, Usage
 
 # Progress
 

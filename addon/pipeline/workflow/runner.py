@@ -16,15 +16,17 @@ from collections.abc import Callable, Sequence
 from workflows.errors import WorkflowCancelledByUser, WorkflowTimeoutError
 from workflows.handler import WorkflowHandler
 
-from .agents import Agents
+from ..agents.team import Agents
+from ..llm.client import LLMClient
+from ..llm.slots import Slots
+from ..llm.usage import UsageMeter
+from ..models import Card, RunResult, Source
+from ..settings import PipelineSettings
 from .events import PipelineStart, ProgressEvent, Regeneration
-from .llm import LLMClient, UsageMeter
-from .models import Card, RunResult, Source
 from .orchestrator import OrchestratorWorkflow
 from .planned import PlannedWorkflow
-from .settings import PipelineSettings
-from .slots import Slots
-from .stages import Route, RunState
+from .route import Route
+from .state import RunRecord
 
 logger = logging.getLogger(__name__)
 
@@ -162,10 +164,10 @@ async def _execute(
 ) -> RunResult:
     usage = UsageMeter()
     llm = LLMClient(settings.llm, usage=usage, max_requests=settings.max_requests_per_run)
-    state = RunState(settings.mode, usage)
+    record = RunRecord(settings.mode, usage)
     agents = Agents(llm, Slots(settings.max_concurrency))
     route: type[Route] = OrchestratorWorkflow if settings.mode == "orchestrator" else PlannedWorkflow
-    workflow = route(settings, agents, state)
+    workflow = route(settings, agents, record)
     try:
         handler = workflow.run(start_event=start)
         if on_handler is not None:
@@ -176,10 +178,10 @@ async def _execute(
         result: RunResult = await handler
         return result
     except WorkflowCancelledByUser:
-        return state.result(cancelled=True)
+        return record.result(cancelled=True)
     except WorkflowTimeoutError:
-        state.fail("run", f"The run took longer than {settings.run_timeout:g} s and was stopped.")
-        return state.result()
+        record.fail("run", f"The run took longer than {settings.run_timeout:g} s and was stopped.")
+        return record.result()
     finally:
         await llm.aclose()
 

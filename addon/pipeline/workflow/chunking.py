@@ -1,4 +1,4 @@
-"""Long sources in chunks that the Topic Analyzer reads in parallel, and the chunks' topics merged back.
+"""Long sources in chunks that the Topic Analyzer reads in parallel (topics.py merges their topics back).
 
 Splitting uses llama-index's `SentenceSplitter` with a word-piece token estimate and a regex sentence
 splitter, so neither tiktoken nor nltk is ever imported (the add-on vendors neither).
@@ -7,14 +7,12 @@ splitter, so neither tiktoken nor nltk is ever imported (the add-on vendors neit
 from __future__ import annotations
 
 import re
-from collections import Counter
 from collections.abc import Iterable, Sequence
 
 from llama_index.core.node_parser.text.sentence import SentenceSplitter
 from pydantic import BaseModel
 
-from .agents import AnalyzedTopic
-from .models import Source
+from ..models import Source
 
 MIN_CHUNK_TOKENS = 256
 CHUNK_SHARE = 4
@@ -24,7 +22,6 @@ MAX_CHUNKS_PER_TOPIC = 2
 
 _PIECE = re.compile(r"\w{1,4}|[^\w\s]")
 _SENTENCE = re.compile(r"[^.!?。！？\n]+(?:[.!?。！？]+|\n+|$)\s*")
-_NOT_WORD = re.compile(r"[\W_]+")
 
 
 class Chunk(BaseModel):
@@ -43,13 +40,6 @@ class Chunk(BaseModel):
     def part(self) -> str:
         """The note for the analyzer prompt when the source comes in several parts."""
         return f"This is part {self.index + 1} of {self.count} of the source." if self.count > 1 else ""
-
-
-class TopicPlan(BaseModel):
-    """A merged topic, the chunks of its source it was found in, and whether it involves code."""
-
-    topic: AnalyzedTopic
-    chunks: list[int]
 
 
 def word_pieces(text: str) -> list[str]:
@@ -89,51 +79,8 @@ def chunk_sources(sources: Sequence[Source], context_window: int) -> list[Chunk]
     return chunks
 
 
-def normalize_name(name: str) -> str:
-    return " ".join(_NOT_WORD.sub(" ", name.casefold()).split())
-
-
-def merge_topics(found: Iterable[tuple[int, AnalyzedTopic]]) -> list[TopicPlan]:
-    """One plan per distinct topic name, in order of first appearance; `found` pairs chunk index and topic."""
-    plans: dict[str, TopicPlan] = {}
-    for chunk, topic in found:
-        key = normalize_name(topic.name)
-        if not key:
-            continue
-        if (plan := plans.get(key)) is None:
-            plans[key] = TopicPlan(topic=topic, chunks=[chunk])
-            continue
-        old = plan.topic
-        plan.topic = old.model_copy(
-            update={
-                "subtopics": _union(old.subtopics, topic.subtopics),
-                "key_concepts": _union(old.key_concepts, topic.key_concepts),
-                "applications": _union(old.applications, topic.applications),
-                "code": old.code or topic.code,
-            }
-        )
-        if chunk not in plan.chunks:
-            plan.chunks.append(chunk)
-    return list(plans.values())
-
-
 def chunk_text(chunks: Sequence[Chunk], indices: Iterable[int]) -> str:
     """The text of some of a source's chunks, in order, at most MAX_CHUNKS_PER_TOPIC of them; the first
     chunk if none of `indices` is one of them."""
     known = sorted({i for i in indices if 0 <= i < len(chunks)}) or [0]
     return "\n\n".join(chunks[i].text for i in known[:MAX_CHUNKS_PER_TOPIC])
-
-
-def common_language(languages: Iterable[str]) -> str:
-    counts = Counter(language.strip() for language in languages if language.strip())
-    return counts.most_common(1)[0][0] if counts else ""
-
-
-def _union(first: list[str], second: list[str]) -> list[str]:
-    seen = {normalize_name(item) for item in first}
-    merged = list(first)
-    for item in second:
-        if (key := normalize_name(item)) not in seen:
-            seen.add(key)
-            merged.append(item)
-    return merged

@@ -12,13 +12,17 @@ from __future__ import annotations
 import json
 import time
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from workflows import Context, step
-from workflows.events import Event, StopEvent
+from workflows.events import StopEvent
 
-from . import stages
-from .agents import CODE_EXPERT, FORMATTER, ORCHESTRATOR, QA_GENERATOR, REVIEWER, TOPIC_ANALYZER, Agents
+from ..agents.team import Agents
+from ..models import Card, Source
+from ..roles import END, Role
+from ..settings import PipelineSettings
+from . import stages, topics
 from .chunking import Chunk, chunk_sources
 from .events import (
     DecideEvent,
@@ -30,16 +34,18 @@ from .events import (
     RunTopicAnalyzer,
     TopicWork,
 )
-from .models import Card, Source
-from .settings import PipelineSettings
-from .stages import Route, RunState
+from .formatter import format_batch
+from .route import Route
+from .state import RunRecord
 
-_AGENT_EVENTS: dict[str, type[Event]] = {
-    TOPIC_ANALYZER: RunTopicAnalyzer,
-    QA_GENERATOR: RunQAGenerator,
-    CODE_EXPERT: RunCodeExpert,
-    REVIEWER: RunReviewer,
-    FORMATTER: RunFormatter,
+AgentEvent = RunTopicAnalyzer | RunQAGenerator | RunCodeExpert | RunReviewer | RunFormatter
+
+_AGENT_EVENTS: dict[str, type[AgentEvent]] = {
+    Role.TOPIC_ANALYZER: RunTopicAnalyzer,
+    Role.QA_GENERATOR: RunQAGenerator,
+    Role.CODE_EXPERT: RunCodeExpert,
+    Role.REVIEWER: RunReviewer,
+    Role.FORMATTER: RunFormatter,
 }
 
 
@@ -55,8 +61,8 @@ class Batch:
 
 
 class OrchestratorWorkflow(Route):
-    def __init__(self, settings: PipelineSettings, agents: Agents, state: RunState, **kwargs: Any) -> None:
-        super().__init__(settings, agents, state, **kwargs)
+    def __init__(self, settings: PipelineSettings, agents: Agents, record: RunRecord, **kwargs: Any) -> None:
+        super().__init__(settings, agents, record, **kwargs)
         self._sources: list[Source] = []
         self._chunks: list[Chunk] = []
         self._works: list[TopicWork] | None = None
@@ -72,35 +78,29 @@ class OrchestratorWorkflow(Route):
         return DecideEvent()
 
     @step
-    async def decide(
-        self, ctx: Context, ev: DecideEvent
-    ) -> (
-        RunTopicAnalyzer
-        | RunQAGenerator
-        | RunCodeExpert
-        | RunReviewer
-        | RunFormatter
-        | DecideEvent
-        | StopEvent
-    ):
+    async def decide(self, ctx: Context, ev: DecideEvent) -> AgentEvent | DecideEvent | StopEvent:
         limit = self.settings.orchestrator_max_steps
         if len(self._steps) >= limit:
-            self.state.fail(ORCHESTRATOR, f"Stopped after {limit} steps, the limit for the orchestrator.")
-            return await self._end(ctx)
-        if time.monotonic() >= self._deadline:
-            self.state.fail(
-                ORCHESTRATOR, f"Stopped after {self.settings.run_timeout:g} s, the run's time limit."
+            self.record.fail(
+                Role.ORCHESTRATOR, f"Stopped after {limit} steps, the limit for the orchestrator."
             )
             return await self._end(ctx)
-        decision = await self.state.step(ctx, ORCHESTRATOR, "", lambda: self.agents.decide(self._summary()))
+        if time.monotonic() >= self._deadline:
+            self.record.fail(
+                Role.ORCHESTRATOR, f"Stopped after {self.settings.run_timeout:g} s, the run's time limit."
+            )
+            return await self._end(ctx)
+        decision = await self.record.step(
+            ctx, Role.ORCHESTRATOR, "", lambda: self.agents.decide(self._summary())
+        )
         if decision is None:
             return await self._end(ctx)
         self._steps.append(decision.next_agent)
-        if decision.next_agent == "END":
+        if decision.next_agent == END:
             return await self._end(ctx)
         if problem := self._cannot_run(decision.next_agent):
-            self.state.fail(
-                ORCHESTRATOR, f"The Orchestrator chose the {decision.next_agent}, {problem}; skipped."
+            self.record.fail(
+                Role.ORCHESTRATOR, f"The Orchestrator chose the {decision.next_agent}, {problem}; skipped."
             )
             return DecideEvent()
         return _AGENT_EVENTS[decision.next_agent]()
@@ -109,20 +109,23 @@ class OrchestratorWorkflow(Route):
     async def analyze(self, ctx: Context, ev: RunTopicAnalyzer) -> DecideEvent:
         analyses = []
         for chunk in self._chunks:
-            analysis = await self.state.step(
-                ctx, TOPIC_ANALYZER, chunk.label, lambda c=chunk: self.agents.analyze(c.text, part=c.part)
+            analysis = await self.record.step(
+                ctx,
+                Role.TOPIC_ANALYZER,
+                chunk.label,
+                partial(self.agents.analyze, chunk.text, part=chunk.part),
             )
             analyses.append((chunk, analysis))
-        self._works = stages.plan_topics(self._sources, self._chunks, analyses, self.settings.target_language)
-        self.state.outline = stages.outline_of(self._works, analyses)
+        self._works = topics.plan_topics(self._sources, self._chunks, analyses, self.settings.target_language)
+        self.record.outline = topics.outline_of(self._works, analyses)
         return DecideEvent()
 
     @step
     async def generate(self, ctx: Context, ev: RunQAGenerator) -> DecideEvent:
         self._batches = []
         for work in self._works or []:
-            cards = await self.state.step(
-                ctx, QA_GENERATOR, work.topic.name, lambda w=work: stages.generate(self.agents, w)
+            cards = await self.record.step(
+                ctx, Role.QA_GENERATOR, work.topic.name, partial(stages.generate, self.agents, work)
             )
             if cards:
                 self._batches.append(Batch(work, cards))
@@ -131,11 +134,11 @@ class OrchestratorWorkflow(Route):
     @step
     async def enrich(self, ctx: Context, ev: RunCodeExpert) -> DecideEvent:
         for batch in self._to_enrich():
-            enriched = await self.state.step(
+            enriched = await self.record.step(
                 ctx,
-                CODE_EXPERT,
+                Role.CODE_EXPERT,
                 batch.work.topic.name,
-                lambda b=batch: stages.enrich(self.agents, b.work, b.cards),
+                partial(stages.enrich, self.agents, batch.work, batch.cards),
             )
             batch.enriched = True
             if enriched is not None:
@@ -145,14 +148,14 @@ class OrchestratorWorkflow(Route):
     @step
     async def review(self, ctx: Context, ev: RunReviewer) -> DecideEvent:
         for batch in self._batches:
-            reviewed = await self.state.step(
+            reviewed = await self.record.step(
                 ctx,
-                REVIEWER,
+                Role.REVIEWER,
                 batch.work.topic.name,
-                lambda b=batch: stages.review(self.agents, b.work, b.cards),
+                partial(stages.review, self.agents, batch.work, batch.cards),
             )
             if reviewed is not None:
-                self.state.changed(ctx, REVIEWER, batch.work.topic.name, reviewed.changes)
+                self.record.changed(ctx, Role.REVIEWER, batch.work.topic.name, reviewed.changes)
                 self._update(batch, reviewed.cards)
                 batch.reviewed = True
         return DecideEvent()
@@ -166,19 +169,19 @@ class OrchestratorWorkflow(Route):
         for batch in self._batches:
             if batch.formatted:
                 continue
-            formatted = await self.state.step(
+            formatted = await self.record.step(
                 ctx,
-                FORMATTER,
+                Role.FORMATTER,
                 batch.work.topic.name,
-                lambda b=batch: stages.format_batch(self.agents, self.state, b.work, b.cards),
+                partial(format_batch, self.agents, self.record, batch.work, batch.cards),
             )
             batch.cards, batch.formatted = formatted or batch.cards, True
 
     async def _end(self, ctx: Context) -> StopEvent:
         await self._format(ctx)
-        if not self._batches and not self.state.errors:
-            self.state.fail(ORCHESTRATOR, "The Orchestrator ended the run before any cards were made.")
-        return StopEvent(result=self.state.result())
+        if not self._batches and not self.record.errors:
+            self.record.fail(Role.ORCHESTRATOR, "The Orchestrator ended the run before any cards were made.")
+        return StopEvent(result=self.record.result())
 
     def _update(self, batch: Batch, cards: list[Card]) -> None:
         """New cards for a batch: a formatted batch has to be formatted again."""
@@ -189,15 +192,15 @@ class OrchestratorWorkflow(Route):
 
     def _cannot_run(self, agent: str) -> str | None:
         """Why the chosen agent has nothing to do now, or None when it can run."""
-        if agent == TOPIC_ANALYZER and self._works:
+        if agent == Role.TOPIC_ANALYZER and self._works:
             return "but the topics are analyzed already"
-        if agent == QA_GENERATOR and not self._works:
+        if agent == Role.QA_GENERATOR and not self._works:
             return "but there are no topics yet"
-        if agent in (CODE_EXPERT, REVIEWER, FORMATTER) and not self._batches:
+        if agent in (Role.CODE_EXPERT, Role.REVIEWER, Role.FORMATTER) and not self._batches:
             return "but there are no cards yet"
-        if agent == CODE_EXPERT and not self._to_enrich():
+        if agent == Role.CODE_EXPERT and not self._to_enrich():
             return "but no card needs it"
-        if agent == FORMATTER and all(batch.formatted for batch in self._batches):
+        if agent == Role.FORMATTER and all(batch.formatted for batch in self._batches):
             return "but the cards are formatted already"
         return None
 
@@ -214,6 +217,6 @@ class OrchestratorWorkflow(Route):
             ),
             "reviewed": bool(self._batches) and all(b.reviewed for b in self._batches),
             "formatted": bool(self._batches) and all(b.formatted for b in self._batches),
-            "recent_errors": [e.message for e in self.state.errors[-3:]],
+            "recent_errors": [e.message for e in self.record.errors[-3:]],
         }
         return json.dumps(state, ensure_ascii=False)

@@ -13,13 +13,11 @@ from typing import TypeVar
 from llama_index.core.llms import ChatMessage, ChatResponse
 from pydantic import BaseModel
 
-from .errors import LLMError, StructuredOutputError
+from ..errors import LLMError, StructuredOutputError
+from ..settings import LLMSettings
 from .openai_llm import OpenAICompatibleLLM
-from .settings import LLMSettings
 from .structured import InvalidReply, StructuredRequest
 from .usage import UsageMeter
-
-__all__ = ["LLMClient", "OpenAICompatibleLLM", "UsageMeter"]
 
 T = TypeVar("T", bound=BaseModel)
 
@@ -78,4 +76,5 @@ class LLMClient:
     async def _ask(
         self, request: StructuredRequest[T], messages: list[ChatMessage], step: str
     ) -> ChatResponse:
-        return await self._llm.achat(messages, step=step, **request.options())
+        response: ChatResponse = await self._llm.achat(messages, step=step, **request.options())
+        return response

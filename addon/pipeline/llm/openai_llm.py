@@ -42,9 +42,9 @@ from pydantic import PrivateAttr, SecretStr
 from tenacity import Future as Attempt
 from tenacity import RetryCallState, RetryError
 
-from .errors import BudgetExceeded, LLMError
+from ..errors import BudgetExceeded, LLMError
+from ..settings import LLMSettings
 from .retry import retry_policy
-from .settings import LLMSettings
 from .usage import UsageMeter
 from .wire import REQUEST_OPTIONS, Completion, WireToolCall, function_tool, to_chat_response, to_wire_message
 
@@ -216,7 +216,8 @@ class OpenAICompatibleLLM(FunctionCallingLLM):
             async with self._new_http() as http:
                 return await self._achat(http, messages, **kwargs)
 
-        return asyncio_run(once())
+        response: ChatResponse = asyncio_run(once())
+        return response
 
     async def _achat(
         self,

@@ -19,8 +19,8 @@ from typing import TypeVar
 
 from bs4 import BeautifulSoup
 
+from ..models import BasicCard, Card, CardDraft, ClozeCard, LintFinding
 from . import cloze
-from .models import BasicCard, Card, CardDraft, ClozeCard, LintFinding
 from .render import code_language, find_lexer, markdown_to_html
 
 MAX_ANSWER_WORDS = 15

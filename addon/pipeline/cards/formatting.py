@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from ..models import BasicCard, Card, CardDraft, LintFinding
 from . import cloze
 from .lints import lint_card, lint_cards
-from .models import BasicCard, Card, CardDraft, LintFinding
 from .render import render_markdown
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 
-from .models import Usage
+from ..models import Usage
 
 
 class UsageMeter:

@@ -18,8 +18,11 @@ from typing import Any
 from workflows import Context, step
 from workflows.events import StopEvent
 
-from . import stages
-from .agents import CODE_EXPERT, FORMATTER, QA_GENERATOR, REVIEWER, TOPIC_ANALYZER, Agents, AnalyzedTopic
+from ..agents.team import Agents
+from ..models import AnalyzedTopic
+from ..roles import Role
+from ..settings import PipelineSettings
+from . import stages, topics
 from .chunking import Chunk, chunk_sources, chunk_text
 from .events import (
     ChunkAnalyzed,
@@ -33,15 +36,16 @@ from .events import (
     TopicEvent,
     TopicWork,
 )
-from .settings import PipelineSettings
-from .stages import Route, RunState
+from .formatter import format_batch
+from .route import Route
+from .state import RunRecord
 
 WORKERS = 32
 
 
 class PlannedWorkflow(Route):
-    def __init__(self, settings: PipelineSettings, agents: Agents, state: RunState, **kwargs: Any) -> None:
-        super().__init__(settings, agents, state, **kwargs)
+    def __init__(self, settings: PipelineSettings, agents: Agents, record: RunRecord, **kwargs: Any) -> None:
+        super().__init__(settings, agents, record, **kwargs)
         self._chunks: list[Chunk] = []
         self._start: PipelineStart | None = None
 
@@ -56,8 +60,8 @@ class PlannedWorkflow(Route):
     @step(num_workers=WORKERS)
     async def analyze(self, ctx: Context, ev: ChunkEvent) -> ChunkAnalyzed:
         chunk = ev.chunk
-        analysis = await self.state.step(
-            ctx, TOPIC_ANALYZER, chunk.label, lambda: self.agents.analyze(chunk.text, part=chunk.part)
+        analysis = await self.record.step(
+            ctx, Role.TOPIC_ANALYZER, chunk.label, lambda: self.agents.analyze(chunk.text, part=chunk.part)
         )
         return ChunkAnalyzed(chunk=chunk, analysis=analysis)
 
@@ -65,20 +69,20 @@ class PlannedWorkflow(Route):
     async def plan(self, analyzed: list[ChunkAnalyzed]) -> list[TopicEvent] | StopEvent:
         assert self._start is not None
         analyses = [(ev.chunk, ev.analysis) for ev in analyzed]
-        works = stages.plan_topics(self._start.sources, self._chunks, analyses, self.settings.target_language)
-        self.state.outline = stages.outline_of(works, analyses)
+        works = topics.plan_topics(self._start.sources, self._chunks, analyses, self.settings.target_language)
+        self.record.outline = topics.outline_of(works, analyses)
         if not works:
-            if not self.state.errors:
-                self.state.fail(TOPIC_ANALYZER, "No topics were found in the text.")
-            return StopEvent(result=self.state.result())
+            if not self.record.errors:
+                self.record.fail(Role.TOPIC_ANALYZER, "No topics were found in the text.")
+            return StopEvent(result=self.record.result())
         # Topics with code have one step more (the Code and Extra Field Expert): start them first.
         return [TopicEvent(work=work) for work in sorted(works, key=lambda work: not work.topic.code)]
 
     @step(num_workers=WORKERS)
     async def generate(self, ctx: Context, ev: TopicEvent) -> EnrichEvent | ReviewEvent | TopicDone:
         work = ev.work
-        cards = await self.state.step(
-            ctx, QA_GENERATOR, work.topic.name, lambda: stages.generate(self.agents, work)
+        cards = await self.record.step(
+            ctx, Role.QA_GENERATOR, work.topic.name, lambda: stages.generate(self.agents, work)
         )
         if not cards:
             return TopicDone(work=work)
@@ -89,49 +93,49 @@ class PlannedWorkflow(Route):
     @step(num_workers=WORKERS)
     async def revise(self, ctx: Context, ev: ReviseEvent) -> list[ReviewEvent] | StopEvent:
         work, wanted = ev.work, ev.regeneration
-        revision = await self.state.step(
+        revision = await self.record.step(
             ctx,
-            QA_GENERATOR,
+            Role.QA_GENERATOR,
             work.topic.name,
             lambda: self.agents.revise(
                 work.text, [card.draft for card in wanted.cards], wanted.feedback, language=work.language
             ),
         )
         if revision is None:
-            return StopEvent(result=self.state.result())
-        self.state.changed(ctx, QA_GENERATOR, work.topic.name, revision.changes)
-        return [ReviewEvent(work=work, cards=stages.edited(wanted.cards, revision, QA_GENERATOR))]
+            return StopEvent(result=self.record.result())
+        self.record.changed(ctx, Role.QA_GENERATOR, work.topic.name, revision.changes)
+        return [ReviewEvent(work=work, cards=stages.edited(wanted.cards, revision, Role.QA_GENERATOR))]
 
     @step(num_workers=WORKERS)
     async def enrich(self, ctx: Context, ev: EnrichEvent) -> ReviewEvent:
-        enriched = await self.state.step(
-            ctx, CODE_EXPERT, ev.work.topic.name, lambda: stages.enrich(self.agents, ev.work, ev.cards)
+        enriched = await self.record.step(
+            ctx, Role.CODE_EXPERT, ev.work.topic.name, lambda: stages.enrich(self.agents, ev.work, ev.cards)
         )
         return ReviewEvent(work=ev.work, cards=enriched or ev.cards)
 
     @step(num_workers=WORKERS)
     async def review(self, ctx: Context, ev: ReviewEvent) -> FormatEvent:
-        reviewed = await self.state.step(
-            ctx, REVIEWER, ev.work.topic.name, lambda: stages.review(self.agents, ev.work, ev.cards)
+        reviewed = await self.record.step(
+            ctx, Role.REVIEWER, ev.work.topic.name, lambda: stages.review(self.agents, ev.work, ev.cards)
         )
         if reviewed is None:
             return FormatEvent(work=ev.work, cards=ev.cards)
-        self.state.changed(ctx, REVIEWER, ev.work.topic.name, reviewed.changes)
+        self.record.changed(ctx, Role.REVIEWER, ev.work.topic.name, reviewed.changes)
         return FormatEvent(work=ev.work, cards=reviewed.cards)
 
     @step(num_workers=WORKERS)
     async def format(self, ctx: Context, ev: FormatEvent) -> TopicDone:
-        await self.state.step(
+        await self.record.step(
             ctx,
-            FORMATTER,
+            Role.FORMATTER,
             ev.work.topic.name,
-            lambda: stages.format_batch(self.agents, self.state, ev.work, ev.cards),
+            lambda: format_batch(self.agents, self.record, ev.work, ev.cards),
         )
         return TopicDone(work=ev.work)
 
     @step
     async def finish(self, done: list[TopicDone]) -> StopEvent:
-        return StopEvent(result=self.state.result())
+        return StopEvent(result=self.record.result())
 
     def _regeneration_work(self, ev: PipelineStart) -> TopicWork:
         """The one batch of a regeneration: the selected cards, the chunks of the source they came from,

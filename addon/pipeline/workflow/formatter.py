@@ -1,0 +1,43 @@
+"""The Formatter: the deterministic formatting of `cards.formatting` (cloze renumbering, Markdown to sanitized
+HTML, lints), then an LLM repair (`Agents.repair`, `prompts.FORMATTER`) only for the cards it finds broken.
+
+Formatting takes a few milliseconds a card: it runs in a worker thread, so that the event loop meanwhile
+sends the requests other topics are ready to make.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+from ..agents.team import Agents
+from ..cards.formatting import format_card, format_cards
+from ..cards.lints import needs_repair
+from ..errors import PipelineError
+from ..models import Card
+from ..roles import Role
+from .events import TopicWork
+from .stages import touched
+from .state import RunRecord
+
+
+async def format_batch(agents: Agents, record: RunRecord, work: TopicWork, cards: list[Card]) -> list[Card]:
+    """The deterministic Formatter; only cards it finds broken go to the LLM for repair, all at once.
+    The formatted batch is recorded as finished.
+
+    A card whose repair fails is kept with its findings, and the failure is recorded.
+    """
+    formatted = [touched(card, Role.FORMATTER) for card in await asyncio.to_thread(format_cards, cards)]
+    broken = [i for i, card in enumerate(formatted) if needs_repair(card)]
+    repairs = await asyncio.gather(
+        *(agents.repair(formatted[i].draft, formatted[i].lints, topic=work.topic.name) for i in broken),
+        return_exceptions=True,
+    )
+    for index, repaired in zip(broken, repairs, strict=True):
+        if isinstance(repaired, PipelineError):
+            record.fail(f"{Role.FORMATTER}: {work.topic.name}", repaired)
+        elif isinstance(repaired, BaseException):
+            raise repaired
+        else:
+            formatted[index] = format_card(formatted[index].model_copy(update={"draft": repaired}))
+    record.finish(work.key, formatted)
+    return formatted
