@@ -85,6 +85,7 @@ class PlannedWorkflow(Route):
             ctx, Role.QA_GENERATOR, work.topic.name, lambda: stages.generate(self.agents, work)
         )
         if not cards:
+            self.record.finish(work.key, [])
             return TopicDone(work=work)
         if stages.needs_enrichment(cards, work):
             return EnrichEvent(work=work, cards=cards)
@@ -93,6 +94,8 @@ class PlannedWorkflow(Route):
     @step(num_workers=WORKERS)
     async def revise(self, ctx: Context, ev: ReviseEvent) -> list[ReviewEvent] | StopEvent:
         work, wanted = ev.work, ev.regeneration
+        # Each card's replacements name it, however the Reviewer splits them later.
+        originals = [card.model_copy(update={"replaces": card.id}) for card in wanted.cards]
         revision = await self.record.step(
             ctx,
             Role.QA_GENERATOR,
@@ -104,7 +107,7 @@ class PlannedWorkflow(Route):
         if revision is None:
             return StopEvent(result=self.record.result())
         self.record.changed(ctx, Role.QA_GENERATOR, work.topic.name, revision.changes)
-        return [ReviewEvent(work=work, cards=stages.edited(wanted.cards, revision, Role.QA_GENERATOR))]
+        return [ReviewEvent(work=work, cards=stages.edited(originals, revision, Role.QA_GENERATOR))]
 
     @step(num_workers=WORKERS)
     async def enrich(self, ctx: Context, ev: EnrichEvent) -> ReviewEvent:

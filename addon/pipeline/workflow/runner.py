@@ -1,9 +1,10 @@
 """Running the pipeline: `generate`/`regenerate` for async callers, `PipelineRun` for the dialogs and the CLI.
 
 A `PipelineRun` works in its own thread with its own event loop; `on_event` is called from that thread with
-each `ProgressEvent`. Cancelling keeps the cards finished so far (`RunResult.cancelled`); a run that times out
-keeps them too, with a StepError saying so. Pipeline errors of single steps are in `RunResult.errors`; any
-other exception is a bug and is raised from `result()`.
+each `ProgressEvent` (`CardsReady` carries each batch of finished cards), and `on_done` once at the end, also
+from that thread: a UI hands both to its main thread. Cancelling keeps the cards finished so far
+(`RunResult.cancelled`); a run that times out keeps them too, with a StepError saying so. Pipeline errors of
+single steps are in `RunResult.errors`; any other exception is a bug and is raised from `result()`.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from .state import RunRecord
 logger = logging.getLogger(__name__)
 
 OnEvent = Callable[[ProgressEvent], None]
+OnDone = Callable[["PipelineRun"], None]
 
 
 async def generate(
@@ -51,9 +53,10 @@ async def regenerate(
     """Replacements for `cards`, made again with the learner's `feedback` ("shorter", "make it a cloze",
     "in German") and then reviewed and formatted; the run's other cards are not touched.
 
-    Always takes the planned route. A replacement has the id of the card it replaces; further cards split
-    from that card have ids `<id>.<suffix>`. A card with no replacement in the result (the Reviewer dropped
-    it, or a step failed: see `errors`) should be kept as it was. `apply_regeneration` does exactly that.
+    Always takes the planned route. Every card in the result names the card it replaces in `replaces` (a card
+    split in two gives two cards replacing the same one); the first keeps that card's id, the others get ids
+    `<id>.<suffix>`. A card with no replacement in the result (the Reviewer dropped it, or a step failed: see
+    `errors`) should be kept as it was. `apply_regeneration` does exactly that.
     """
     start = _regeneration_start(cards, feedback, source)
     return await _execute(start, settings.model_copy(update={"mode": "planned"}), on_event)
@@ -63,14 +66,18 @@ def apply_regeneration(cards: Sequence[Card], regenerated: RunResult) -> list[Ca
     """`cards` with each card replaced by its replacements from `regenerate`, in place; others unchanged."""
     replacements: dict[str, list[Card]] = {}
     for card in regenerated.cards:
-        replacements.setdefault(card.id.split(".", 1)[0], []).append(card)
+        replacements.setdefault(card.replaces or card.id, []).append(
+            card.model_copy(update={"replaces": None})
+        )
     return [new for card in cards for new in replacements.get(card.id, [card])]
 
 
 class PipelineRun:
     """One run in a worker thread: `start()`, then `result()`; `cancel()` from any thread.
 
-    For a regeneration use `PipelineRun.regeneration(...)`, which takes `regenerate`'s arguments.
+    `on_done(run)` is called from the worker thread when the run is over, whatever way it ended; `result()`
+    then returns at once. For a regeneration use `PipelineRun.regeneration(...)`, which takes `regenerate`'s
+    arguments.
     """
 
     def __init__(
@@ -79,11 +86,13 @@ class PipelineRun:
         settings: PipelineSettings,
         *,
         on_event: OnEvent | None = None,
+        on_done: OnDone | None = None,
         _start: PipelineStart | None = None,
     ) -> None:
         self._start_event = _start or PipelineStart(sources=list(sources))
         self._settings = settings
         self._on_event = on_event
+        self._on_done = on_done
         self._lock = threading.Lock()
         self._done = threading.Event()
         self._thread: threading.Thread | None = None
@@ -102,9 +111,11 @@ class PipelineRun:
         settings: PipelineSettings,
         *,
         on_event: OnEvent | None = None,
+        on_done: OnDone | None = None,
     ) -> PipelineRun:
         start = _regeneration_start(cards, feedback, source)
-        return cls([source], settings.model_copy(update={"mode": "planned"}), on_event=on_event, _start=start)
+        planned = settings.model_copy(update={"mode": "planned"})
+        return cls([source], planned, on_event=on_event, on_done=on_done, _start=start)
 
     def start(self) -> None:
         with self._lock:
@@ -146,6 +157,11 @@ class PipelineRun:
             with self._lock:
                 self._handler = self._loop = None
             self._done.set()
+            if self._on_done is not None:
+                try:
+                    self._on_done(self)
+                except Exception:
+                    logger.exception("The run's completion listener failed")
 
     def _attach(self, handler: WorkflowHandler) -> None:
         with self._lock:

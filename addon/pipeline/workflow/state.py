@@ -11,8 +11,9 @@ from ..cards.lints import with_cross_card_lints
 from ..errors import PipelineError
 from ..llm.usage import UsageMeter
 from ..models import Card, Outline, RunResult, StepError
+from ..roles import Role
 from ..settings import Mode
-from .events import CardsChanged, ProgressEvent, StepFinished, StepStarted
+from .events import CardsChanged, CardsReady, ProgressEvent, StepFinished, StepStarted
 
 T = TypeVar("T")
 P = TypeVar("P", bound=ProgressEvent)
@@ -24,7 +25,8 @@ MAX_CHANGE_CHARS = 200
 class RunRecord:
     """What a run has done so far: finished cards per topic, the outline and the errors.
 
-    Steps write to it as they go, so that the cards finished before a cancellation or a timeout are kept.
+    Steps write to it as they go, so that the cards finished before a cancellation or a timeout are kept;
+    each finished batch is streamed to listeners as a `CardsReady` event when the step that made it ends.
     """
 
     def __init__(self, mode: Mode, usage: UsageMeter) -> None:
@@ -33,13 +35,20 @@ class RunRecord:
         self.outline: Outline | None = None
         self.errors: list[StepError] = []
         self._finished: dict[tuple[int, int], list[Card]] = {}
+        self._ready: list[tuple[int, int]] = []
 
     @property
     def cards_so_far(self) -> int:
         return sum(map(len, self._finished.values()))
 
+    @property
+    def topics_total(self) -> int:
+        return len(self.outline.topics) if self.outline else 0
+
     def finish(self, key: tuple[int, int], cards: list[Card]) -> None:
+        """The topic `key` is done with these cards (none if it failed)."""
         self._finished[key] = cards
+        self._ready.append(key)
 
     def fail(self, step: str, error: Exception | str) -> None:
         self.errors.append(StepError(step=step, message=str(error)))
@@ -64,10 +73,22 @@ class RunRecord:
             value = await call()
         except PipelineError as e:
             self.fail(f"{role}: {topic}" if topic else role, e)
+            self._stream_ready(ctx)
             ctx.write_event_to_stream(self._progress(StepFinished, role, topic, error=str(e)))
             return None
+        self._stream_ready(ctx)
         ctx.write_event_to_stream(self._progress(StepFinished, role, topic))
         return value
+
+    def _stream_ready(self, ctx: Context) -> None:
+        """A `CardsReady` event for each batch finished since the last one (the cards as finished)."""
+        ready, self._ready = self._ready, []
+        for key in dict.fromkeys(ready):
+            cards = self._finished[key]
+            topic = cards[0].provenance.topic if cards else ""
+            ctx.write_event_to_stream(
+                self._progress(CardsReady, Role.FORMATTER, topic, batch=key, cards=cards)
+            )
 
     def changed(self, ctx: Context, role: str, topic: str, changes: Sequence[str]) -> None:
         """Tell listeners what an agent changed; its lines are cut to a sane number and length."""
@@ -78,5 +99,11 @@ class RunRecord:
     def _progress(self, kind: type[P], role: str, topic: str, **details: Any) -> P:
         """A progress event of `kind` with the run's totals so far."""
         return kind(
-            role=role, topic=topic, cards_so_far=self.cards_so_far, usage=self.usage.snapshot(), **details
+            role=role,
+            topic=topic,
+            cards_so_far=self.cards_so_far,
+            topics_done=len(self._finished),
+            topics_total=self.topics_total,
+            usage=self.usage.snapshot(),
+            **details,
         )
