@@ -47,6 +47,8 @@ class DraftRun(BaseModel):
     title: str
     sources: list[Source]
     deck_id: int | None = None
+    note_decks: dict[int, int] = Field(default_factory=dict)
+    """Each source note's deck, when its cards go there rather than to `deck_id`."""
     status: RunStatus = "running"
     message: str = ""
     started: float = Field(default_factory=time.time)
