@@ -12,12 +12,13 @@ first (`needs_new_fields`), as Anki does.
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass
 from hashlib import sha1
 from pathlib import Path
 from typing import Literal
 
-from anki.collection import Collection
+from anki.collection import Collection, OpChanges
 from anki.consts import MODEL_CLOZE, MODEL_STD
 from anki.models import FieldDict, NotetypeDict, NotetypeId
 
@@ -120,6 +121,25 @@ def ensure_notetype(col: Collection, kind: Kind, *, add_fields: bool = True) -> 
         notetype = col.models.get(NotetypeId(notetype["id"]))
         assert notetype is not None
     return notetype
+
+
+def prepare_notetypes(col: Collection) -> OpChanges:
+    """Both note types created or refreshed, ready to render cards with (fields are not added here)."""
+    changed = False
+    for kind in SPECS:
+        before = find_notetype(col, kind)
+        after = ensure_notetype(col, kind, add_fields=False)
+        changed |= before is None or before.get("mod") != after.get("mod")
+    return OpChanges(notetype=changed)
+
+
+def notetypes_ready(col: Collection) -> bool:
+    """Whether `prepare_notetypes` would change nothing."""
+    for kind in SPECS:
+        notetype = find_notetype(col, kind)
+        if notetype is None or _refresh(copy.deepcopy(notetype), kind):
+            return False
+    return True
 
 
 def needs_new_fields(col: Collection) -> bool:

@@ -5,11 +5,13 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
+from anki.collection import OpChanges
 from anki.decks import DeckId
 from aqt.operations import CollectionOp
 from aqt.qt import QWidget
 
 from ..notes.insert import AddResult, Origin, add_cards
+from ..notes.notetypes import prepare_notetypes
 
 if TYPE_CHECKING:
     from ..pipeline.models import Card
@@ -28,3 +30,8 @@ def add_cards_op(
         parent,
         lambda col: add_cards(col, cards, deck_id=deck_id, tags=tags, origins=origins, add_fields=add_fields),
     )
+
+
+def prepare_notetypes_op(*, parent: QWidget) -> CollectionOp[OpChanges]:
+    """Create or refresh our note types, so that cards can be previewed without a write mid-run."""
+    return CollectionOp(parent, prepare_notetypes)

@@ -29,8 +29,10 @@ from aqt.qt import (
     QProgressBar,
     QPushButton,
     QShortcut,
+    QSignalBlocker,
     QSplitter,
     Qt,
+    QTimer,
     QVBoxLayout,
     QWidget,
 )
@@ -52,7 +54,7 @@ if TYPE_CHECKING:
     from ...drafts import DraftCard, DraftRun, DraftSession
     from ...journal import Journal
     from ...notes.insert import AddResult
-    from ...pipeline.models import Source
+    from ...pipeline.models import Card, Source
     from ...pipeline.settings import PipelineSettings
     from ...pipeline.workflow.events import ProgressEvent
 
@@ -79,6 +81,9 @@ class GenerateDialog(QDialog):
         self.adding = False
         self._closed = False
         self._after_add: list[Callable[[], None]] = []
+        self._progress_event: ProgressEvent | None = None
+        self._shown: tuple[DraftCard, Card] | None = None
+        """The draft in the card view and editor, and its card as shown."""
         self._build_ui()
         main_window.garbage_collect_on_dialog_finish(self)
         restoreGeom(self, GEOMETRY_KEY, default_size=(1100, 760))
@@ -88,7 +93,7 @@ class GenerateDialog(QDialog):
         self._set_status("Loading the card generator…")
         self._update_buttons()
         self.card_view.show_message("Generated cards appear here as each topic is finished.")
-        self._load_duplicates()
+        self._prepare_collection()
         self.mw.taskman.run_in_background(load_pipeline, self._on_pipeline_loaded, uses_collection=False)
 
     # building
@@ -275,11 +280,21 @@ class GenerateDialog(QDialog):
         self._offer_drafts()
         self._update_buttons()
 
+    def _prepare_collection(self) -> None:
+        """Our note types ready (previews render with them), then the duplicate keys loaded."""
+        from ...notes.notetypes import notetypes_ready
+        from ..operations import prepare_notetypes_op
+
+        if notetypes_ready(self.mw.col):
+            self._load_duplicates()
+        else:
+            prepare_notetypes_op(parent=self).success(lambda _: self._load_duplicates()).run_in_background()
+
     def _load_duplicates(self) -> None:
         from ...notes.duplicates import existing_keys
 
         def success(keys: dict[Any, set[str]]) -> None:
-            if self._alive():
+            if self._alive() and not sip.isdeleted(self.model):
                 self.duplicates.keys = keys
                 self.model.set_rows(self.model.rows())
 
@@ -416,7 +431,14 @@ class GenerateDialog(QDialog):
     # RunListener: called on the main thread while the window is open
 
     def run_progress(self, event: ProgressEvent) -> None:
-        if not self._alive():
+        """Shown on the next pass of the event loop, the latest event only: repainting is the costly part."""
+        if self._alive():
+            self._progress_event = event
+            QTimer.singleShot(0, self._show_progress)
+
+    def _show_progress(self) -> None:
+        event, self._progress_event = self._progress_event, None
+        if event is None or not self._alive():
             return
         if event.topics_total:
             self.progress.setRange(0, event.topics_total)
@@ -445,6 +467,7 @@ class GenerateDialog(QDialog):
 
     def _show_session(self, session: DraftSession) -> None:
         self.session = session
+        self._shown = None
         self.editor.set_fields({})
         self._refresh_rows()
         if self.model.rowCount():
@@ -463,16 +486,19 @@ class GenerateDialog(QDialog):
             chosen = {
                 self.session.run.cards[row].card.id for row in select if row < len(self.session.run.cards)
             }
-        self.model.set_rows(rows)
-        numbers = [n for n, draft in enumerate(rows) if draft.card.id in chosen]
-        keep = next(
-            (n for n, d in enumerate(rows) if current is not None and d.card.id == current.card.id), None
-        )
-        if keep is None and rows and current is None:
-            keep = 0  # the first card to arrive is shown at once
-        if select and numbers:
-            keep = numbers[0]
-        self.table.select_rows(numbers or ([keep] if keep is not None else []), current=keep)
+        with QSignalBlocker(self.table):  # one update of the card view and editor below, not one per step
+            if not self.model.set_rows(rows) or select or current is None:
+                numbers = [n for n, draft in enumerate(rows) if draft.card.id in chosen]
+                keep = next(
+                    (n for n, d in enumerate(rows) if current is not None and d.card.id == current.card.id),
+                    None,
+                )
+                if keep is None and rows and current is None:
+                    keep = 0  # the first card to arrive is shown at once
+                if select and numbers:
+                    keep = numbers[0]
+                self.table.select_rows(numbers or ([keep] if keep is not None else []), current=keep)
+        self._show_row(self.table.currentIndex().row())
         self._update_buttons()
 
     def _current(self) -> DraftCard | None:
@@ -482,13 +508,16 @@ class GenerateDialog(QDialog):
     def _show_row(self, row: int) -> None:
         if not self._alive():
             return
-        self.editor.flush()
         draft = self.model.row(row) if 0 <= row < self.model.rowCount() else None
+        if draft is not None and (draft, draft.card) == self._shown:
+            return  # already shown as it is
+        self.editor.flush()
+        self._shown = (draft, draft.card) if draft is not None else None
         if draft is None:
             self.editor.set_fields({})
             self.card_view.show_message("Select a card to see it as Anki will show it.")
             return
-        self.editor.set_fields(editor_fields(draft.card.draft), read_only=self.run_state == "running")
+        self.editor.set_fields(editor_fields(draft.card.draft))
         self._render(draft)
 
     def _render(self, draft: DraftCard) -> None:
@@ -514,6 +543,7 @@ class GenerateDialog(QDialog):
             return
         draft.card = format_card(draft.card.model_copy(update={"draft": new_draft}))
         draft.edited = True
+        self._shown = (draft, draft.card)
         self.session.save()
         self.model.row_changed(self.table.currentIndex().row())
         self._render(draft)

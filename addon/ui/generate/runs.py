@@ -14,6 +14,8 @@ from typing import TYPE_CHECKING, Protocol
 
 from aqt.main import AnkiQt
 
+from ...responsive import begin_background_work, end_background_work
+
 if TYPE_CHECKING:
     from ...drafts import DraftSession, RunStatus
     from ...pipeline.models import Card, RunResult, Source
@@ -91,6 +93,8 @@ class RunDriver:
     def _start(self, make: Callable[[], PipelineRun]) -> None:
         self._stopped = False
         self._new_rows = []
+        if self._run is None:
+            begin_background_work()
         self._run = make()
         self._run.start()
 
@@ -127,6 +131,7 @@ class RunDriver:
             self._start(self._queue.pop(0))
             return
         self._run = None
+        end_background_work()
         if self.listener is not None:
             self.listener.run_finished(outcome)
 

@@ -63,11 +63,21 @@ class RowsModel(QAbstractTableModel, Generic[T]):
 
     # rows
 
-    def set_rows(self, rows: Sequence[T]) -> None:
-        self.beginResetModel()
-        self._rows = list(rows)
-        self.endResetModel()
+    def set_rows(self, rows: Sequence[T]) -> bool:
+        """Show these rows. When they are the old rows (the same objects) with some added, only those are
+        inserted, so the view keeps its selection and asks for nothing else; returns whether that was so."""
+        added = _insertions(self._rows, rows)
+        if added is None:
+            self.beginResetModel()
+            self._rows = list(rows)
+            self.endResetModel()
+        else:
+            for number in added:
+                self.beginInsertRows(QModelIndex(), number, number)
+                self._rows.insert(number, rows[number])
+                self.endInsertRows()
         self.checked_changed.emit()
+        return added is not None
 
     def rows(self) -> list[T]:
         return list(self._rows)
@@ -130,6 +140,18 @@ class RowsModel(QAbstractTableModel, Generic[T]):
         return flags
 
 
+def _insertions(old: Sequence[T], new: Sequence[T]) -> list[int] | None:
+    """Where rows were inserted if `new` is `old` (same objects, same order) with rows added, else None."""
+    added: list[int] = []
+    position = 0
+    for number, row in enumerate(new):
+        if position < len(old) and old[position] is row:
+            position += 1
+        else:
+            added.append(number)
+    return added if position == len(old) else None
+
+
 class RowsTable(QTableView):
     """The view: whole rows selected, Space toggles their checkboxes, `current_row_changed` on selection."""
 
@@ -173,7 +195,6 @@ class RowsTable(QTableView):
             self.selection().setCurrentIndex(
                 self.rows_model.index(current, 0), QItemSelectionModel.SelectionFlag.NoUpdate
             )
-            self._emit_current()
 
     def select_row(self, number: int) -> None:
         if 0 <= number < self.rows_model.rowCount():
