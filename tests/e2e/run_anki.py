@@ -43,6 +43,7 @@ def run_anki(
     addon: Path | None = LOCAL_BUILD,
     config: dict | None = None,
     extra_addons: dict[str, Path] | None = None,
+    insert_cards: int = 1000,
     timeout: float = 240,
 ) -> AnkiRun:
     """Launch Anki on `tmp/base`, preparing it first unless an earlier run left it there."""
@@ -57,7 +58,16 @@ def run_anki(
         )
     scenario = tmp / "scenario.json"
     report_path = tmp / "report.json"
-    scenario.write_text(json.dumps({"report": str(report_path), "steps": steps, "source_text": source_text}))
+    scenario.write_text(
+        json.dumps(
+            {
+                "report": str(report_path),
+                "steps": steps,
+                "source_text": source_text,
+                "insert_cards": insert_cards,
+            }
+        )
+    )
     launched_at = time.time()
     proc = subprocess.run(
         anki_command(python, base),

@@ -24,7 +24,7 @@ def test_starts_without_llama_index_loads_the_vendored_copy_on_first_use_and_add
     run = run_anki(
         ensure_env(env_name),
         tmp_path,
-        steps=["first_use", "generate"],
+        steps=["first_use", "generate", "from_browser"],
         addon=local_addon,
         source_text=FIVE_TOPICS,
         config={"base_url": fake_openai.url, "model": fake_openai.model, "api_key": "sk-e2e-test"},
@@ -39,9 +39,18 @@ def test_starts_without_llama_index_loads_the_vendored_copy_on_first_use_and_add
     for name in ("llama_index", "pydantic", "pydantic_core", "tenacity"):
         assert first_use["modules"][name], f"{name} was not imported on first use"
         assert Path(first_use["modules"][name]).is_relative_to(libs), first_use["modules"][name]
-    generate = run.report["steps"]["generate"]
+    [generate] = run.report["steps"]["generate"]
     assert generate["generated"] > 0, generate["status"]
     assert generate["inserted"] == generate["generated"], generate["status"]
+    from_browser = run.report["steps"]["from_browser"]
+    [browser_run] = run.report["steps"]["from_browser_run"]
+    assert from_browser["in_notes_menu"]
+    assert from_browser["picked"] == from_browser["sources"], "one source per selected note"
+    assert browser_run["inserted"] == browser_run["generated"] > 0, browser_run["status"]
+    assert from_browser["generated_from_first"] == 2  # the crew writes two cards per topic
+    assert from_browser["source_field"] == f"Source note 1 (nid:{from_browser['sources'][0]})"
+    assert from_browser["deck"] == "From notes", "cards go to their note's deck"
+    assert from_browser["back_to_source"] == from_browser["sources"][:1]
     assert not run.tracebacks, run.tracebacks
     assert "should have been closed" not in run.output  # our dialog closes with the profile
     assert "sk-e2e-test" not in run.output
