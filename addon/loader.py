@@ -11,6 +11,7 @@ from pathlib import Path
 from types import ModuleType
 
 from . import vendor_loader
+from .responsive import background_work
 
 
 def load_pipeline() -> ModuleType:
@@ -19,4 +20,5 @@ def load_pipeline() -> ModuleType:
     Raises `vendor_loader.VendorError` with a human message when this build can't run here.
     """
     vendor_loader.activate(Path(__file__).parent)
-    return importlib.import_module(".pipeline.workflow.runner", __package__)
+    with background_work():  # the GIL is handed to the main thread more often meanwhile
+        return importlib.import_module(".pipeline.workflow.runner", __package__)

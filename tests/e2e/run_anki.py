@@ -44,6 +44,7 @@ def run_anki(
     config: dict | None = None,
     extra_addons: dict[str, Path] | None = None,
     insert_cards: int = 1000,
+    explain: bool = False,
     timeout: float = 240,
 ) -> AnkiRun:
     """Launch Anki on `tmp/base`, preparing it first unless an earlier run left it there."""
@@ -65,6 +66,7 @@ def run_anki(
                 "steps": steps,
                 "source_text": source_text,
                 "insert_cards": insert_cards,
+                "explain": explain,
             }
         )
     )

@@ -62,6 +62,9 @@ GEOMETRY_KEY = "aicg_generate"
 USER_FILES = Path(__file__).resolve().parents[2] / "user_files"
 TEXT_DRAFT = USER_FILES / "draft.txt"
 
+UPDATE_MS = 80
+"""How often at most the window catches up with a run's events."""
+
 PipelineState = Literal["loading", "ready", "failed"]
 RunState = Literal["idle", "running", "failed"]
 
@@ -82,9 +85,14 @@ class GenerateDialog(QDialog):
         self._closed = False
         self._after_add: list[Callable[[], None]] = []
         self._progress_event: ProgressEvent | None = None
+        self._rows_changed = False
+        self._select_after_update: list[int] = []
         self._shown: tuple[DraftCard, Card] | None = None
         """The draft in the card view and editor, and its card as shown."""
         self._build_ui()
+        self._update_timer = QTimer(self)
+        self._update_timer.setSingleShot(True)
+        self._update_timer.timeout.connect(self._apply_updates)
         main_window.garbage_collect_on_dialog_finish(self)
         restoreGeom(self, GEOMETRY_KEY, default_size=(1100, 760))
         restoreSplitter(self.splitter, GEOMETRY_KEY)
@@ -431,30 +439,46 @@ class GenerateDialog(QDialog):
     # RunListener: called on the main thread while the window is open
 
     def run_progress(self, event: ProgressEvent) -> None:
-        """Shown on the next pass of the event loop, the latest event only: repainting is the costly part."""
         if self._alive():
             self._progress_event = event
-            QTimer.singleShot(0, self._show_progress)
+            self._schedule_update()
 
-    def _show_progress(self) -> None:
-        event, self._progress_event = self._progress_event, None
-        if event is None or not self._alive():
+    def run_cards_changed(self, new_rows: Sequence[int]) -> None:
+        if self._alive():
+            self._rows_changed = True
+            self._select_after_update = list(new_rows) or self._select_after_update
+            self._schedule_update()
+
+    def _schedule_update(self) -> None:
+        """Events come in bursts: the window catches up with them at most every `UPDATE_MS`, in one go."""
+        if not self._update_timer.isActive():
+            self._update_timer.start(UPDATE_MS)
+
+    def _apply_updates(self) -> None:
+        self._update_timer.stop()
+        if not self._alive():
             return
+        if self._rows_changed:
+            select, self._select_after_update, self._rows_changed = self._select_after_update, [], False
+            self._refresh_rows(select=select)
+        event, self._progress_event = self._progress_event, None
+        if event is None:
+            return
+        # QProgressBar repaints at once on a new value; with updates off it waits for the next paint.
+        self.progress.setUpdatesEnabled(False)
         if event.topics_total:
             self.progress.setRange(0, event.topics_total)
             self.progress.setValue(event.topics_done)
             self.progress.setFormat("%v of %m topics")
+        self.progress.setUpdatesEnabled(True)
         if self.cancel_button.isEnabled():  # not while stopping
             self._set_status(event.message)
         self.usage_label.setText(event.usage.describe())
 
-    def run_cards_changed(self, new_rows: Sequence[int]) -> None:
-        if self._alive():
-            self._refresh_rows(select=new_rows)
-
     def run_finished(self, outcome: Outcome) -> None:
         if not self._alive():
             return
+        self._apply_updates()
         self.run_state = "idle" if outcome.ok else "failed"
         self.progress.setRange(0, 1)
         self.progress.setValue(1 if outcome.ok else 0)

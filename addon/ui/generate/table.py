@@ -37,7 +37,10 @@ class Column(Generic[T]):
     text: Callable[[T], str]
     tooltip: Callable[[T], str] | None = None
     stretch: bool = False
-    """Take the width left over (else sized to the contents)."""
+    """Take the width left over."""
+    chars: int = 10
+    """Otherwise, the column's width in average characters (the learner can drag it wider). Sizing columns
+    to their contents would measure every row each time rows are added."""
 
 
 class RowsModel(QAbstractTableModel, Generic[T]):

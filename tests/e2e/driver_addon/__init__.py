@@ -1,7 +1,8 @@
 """A test driver installed as a second add-on: it drives a real Anki like a user and writes a report.
 
 The scenario comes from the JSON file named by AICG_E2E_CONFIG: {"report": path, "steps": [...],
-"source_text": str, "insert_cards": int}. Steps: "first_use" (open Tools → Generate Cards… and wait for the
+"source_text": str, "insert_cards": int, "explain": bool}. Steps: "idle" (two seconds of nothing, a
+baseline), "first_use" (open Tools → Generate Cards… and wait for the
 pipeline to load), "generate" (generate from `source_text` and insert the cards), "from_browser" (notes
 selected in the Browser → context menu → generate → add, then from a generated note back to its source and
 from the source to its cards), "insert_many" (`insert_cards` drafts added in one step, timed). Anki quits
@@ -95,6 +96,26 @@ class Heartbeat:
         self.worst = max(self.worst, now - self.last - HEARTBEAT_MS / 1000)
         self.last = now
 
+    def explain(self) -> None:
+        """Record what every thread was doing whenever the main thread is late (bench --explain)."""
+        import threading
+        import traceback
+
+        def sample() -> None:
+            main = threading.main_thread().ident
+            while True:
+                time.sleep(0.005)
+                late = time.perf_counter() - self.last
+                if late > 0.04:
+                    stacks = {
+                        ("main" if ident == main else str(ident)): traceback.format_stack(frame)[-14:]
+                        for ident, frame in sys._current_frames().items()
+                        if ident != threading.get_ident()
+                    }
+                    report.setdefault("stalls", []).append({"late_ms": round(late * 1000), "stacks": stacks})
+
+        threading.Thread(target=sample, daemon=True).start()
+
     def take(self) -> float:
         """The worst stall since the last call, in ms."""
         worst, self.worst = self.worst, 0.0
@@ -109,6 +130,8 @@ def step_first_use() -> Iterator[Wait]:
     started = time.monotonic()
     action.trigger()
     yield lambda: _dialog() is not None
+    yield lambda: True  # one more pass of the event loop: the heartbeat sees the window open
+    opening = heartbeat.take() if heartbeat else None
     dialog = _dialog()
     yield lambda: dialog.pipeline_state in ("ready", "failed")
     report["steps"]["first_use"] = {
@@ -116,6 +139,7 @@ def step_first_use() -> Iterator[Wait]:
         "seconds": time.monotonic() - started,
         "status": dialog.status_text(),
         "modules": _modules_report(),
+        "opening_stall_ms": opening,
         "worst_stall_ms": heartbeat.take() if heartbeat else None,
     }
 
@@ -210,17 +234,19 @@ def step_insert_many() -> Iterator[Wait]:
     formatting = importlib.import_module(f"{addon.__name__}.pipeline.cards.formatting")
     dialog = _dialog()
     count = CONFIG.get("insert_cards", 1000)
-    cards = [
-        models.Card(
-            id=f"bench{n}", draft=models.BasicCard(question=f"Bench question {n}?", answer=f"Answer {n}")
-        )
-        for n in range(count)
+    stamp = time.time()  # fronts new in every launch, so none is a duplicate
+    drafts_made = [
+        models.BasicCard(question=f"Question {n} at {stamp}?", answer=f"Answer {n}") for n in range(count)
     ]
+    cards = formatting.format_cards([models.Card(id=f"bench{n}", draft=d) for n, d in enumerate(drafts_made)])
     run = drafts.DraftRun(title="Bench", sources=[models.Source(text="bench", title="Bench")])
-    run.cards = [drafts.DraftCard(card=card) for card in formatting.format_cards(cards)]
-    dialog._show_session(drafts.DraftSession(dialog.journal, run))
-    notes_before = mw.col.note_count()
+    run.cards = [drafts.DraftCard(card=card) for card in cards]
+    yield lambda: True  # the heartbeat sees the time formatting took (the driver's, not the window's)
     heartbeat.take()
+    dialog._show_session(drafts.DraftSession(dialog.journal, run))
+    yield lambda: True  # the heartbeat sees the drafts shown
+    showing = heartbeat.take()
+    notes_before = mw.col.note_count()
     started = time.perf_counter()
     dialog.insert_button.click()
     yield lambda: not dialog.adding
@@ -229,12 +255,22 @@ def step_insert_many() -> Iterator[Wait]:
         "cards": count,
         "inserted": mw.col.note_count() - notes_before,
         "seconds": seconds,
+        "showing_stall_ms": showing,
         "worst_stall_ms": heartbeat.take(),
         "status": dialog.status_text(),
     }
 
 
+def step_idle() -> Iterator[Wait]:
+    """Two seconds of nothing: the stalls the machine itself causes (a baseline for the other steps)."""
+    heartbeat.take()
+    until = time.monotonic() + 2.0
+    yield lambda: time.monotonic() > until
+    report["steps"].setdefault("idle", []).append({"worst_stall_ms": heartbeat.take()})
+
+
 STEPS = {
+    "idle": step_idle,
     "first_use": step_first_use,
     "generate": step_generate,
     "from_browser": step_from_browser,
@@ -283,6 +319,8 @@ def _on_profile_open() -> None:
     global heartbeat
     report["profile_open_time"] = time.time()
     heartbeat = Heartbeat()
+    if CONFIG.get("explain"):
+        heartbeat.explain()
     report["modules_at_startup"] = _modules_report()
     report["menu_entry"] = any(a.text() == MENU_TEXT for a in mw.form.menuTools.actions())
     _write_report()
