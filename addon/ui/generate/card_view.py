@@ -2,6 +2,7 @@
 (MathJax included), the card's own CSS, the night-mode body classes. Reusable: give it rendered HTML.
 
     view = CardView(mw, parent)
+    view.start()                                           # after the window is shown: a webview is costly
     view.show_card(render_card(mw.col, "basic", fields))   # or view.show_message("Select a card")
     view.cleanup()                                         # when the window closes
 """
@@ -32,20 +33,30 @@ class CardView(QWidget):
     def __init__(self, mw: AnkiQt, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.mw = mw
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
-        self.web: AnkiWebView | None = AnkiWebView(parent=self, kind=AnkiWebViewKind.PREVIEWER)
+        self._layout = QVBoxLayout(self)
+        self._layout.setContentsMargins(0, 0, 0, 0)
+        self.web: AnkiWebView | None = None
+        self._cleaned_up = False
+        self.shown = ""
+        """The HTML last shown (for tests and screenshots)."""
+        self._shown_class = ""
+
+    def start(self) -> None:
+        """Create the webview with the reviewer's page, and show what was asked for meanwhile."""
+        if self.web is not None or self._cleaned_up:
+            return
+        self.web = AnkiWebView(parent=self, kind=AnkiWebViewKind.PREVIEWER)
         self.web.setPlaybackRequiresGesture(True)
-        layout.addWidget(self.web)
+        self._layout.addWidget(self.web)
         self.web.stdHtml(
-            mw.reviewer.revHtml(),
+            self.mw.reviewer.revHtml(),
             css=["css/reviewer.css"],
             js=["js/mathjax.js", "js/vendor/mathjax/tex-chtml-full.js", "js/reviewer.js"],
             context=self,
         )
         self.web.set_bridge_command(lambda _cmd: None, self)  # no audio buttons or links act here
-        self.shown = ""
-        """The HTML last shown (for tests and screenshots)."""
+        if self.shown:
+            self._show(self.shown, self._shown_class)
 
     def show_card(self, card: RenderedCard) -> None:
         """Both sides: the front, then the back as Anki shows it after the learner reveals the answer."""
@@ -62,6 +73,7 @@ class CardView(QWidget):
         self._show(f"{SIDE_STYLE}<div class='aicg-preview-message'>{html.escape(text)}</div>", "")
 
     def cleanup(self) -> None:
+        self._cleaned_up = True
         if self.web is not None:
             self.web.cleanup()
             self.web = None
@@ -70,6 +82,6 @@ class CardView(QWidget):
         return self.mw.prepare_card_text_for_display(text)
 
     def _show(self, body: str, body_class: str) -> None:
-        self.shown = body
+        self.shown, self._shown_class = body, body_class
         if self.web is not None:
             self.web.eval(f"_showQuestion({json.dumps(body)}, '', {json.dumps(body_class)});")

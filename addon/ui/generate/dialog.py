@@ -101,8 +101,10 @@ class GenerateDialog(QDialog):
         self._set_status("Loading the card generator…")
         self._update_buttons()
         self.card_view.show_message("Generated cards appear here as each topic is finished.")
-        self._prepare_collection()
         self.mw.taskman.run_in_background(load_pipeline, self._on_pipeline_loaded, uses_collection=False)
+        # The rest once the window is on screen, a piece per pass of the event loop.
+        QTimer.singleShot(0, self._prepare_collection)
+        QTimer.singleShot(0, self.card_view.start)
 
     # building
 
@@ -293,6 +295,8 @@ class GenerateDialog(QDialog):
         from ...notes.notetypes import notetypes_ready
         from ..operations import prepare_notetypes_op
 
+        if not self._alive():
+            return
         if notetypes_ready(self.mw.col):
             self._load_duplicates()
         else:
