@@ -140,6 +140,7 @@ class GenerateDialog(QDialog):
         self.progress.setMaximumWidth(260)
         self.status_label = _plain_label()
         self.usage_label = _plain_label()
+        self.usage_label.setWordWrap(False)
         self.usage_label.setEnabled(False)
         progress_row.addWidget(self.progress)
         progress_row.addWidget(self.status_label, stretch=1)

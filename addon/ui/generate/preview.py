@@ -69,10 +69,10 @@ def draft_columns(
     duplicates: Duplicates, source_title: Callable[[DraftCard], str]
 ) -> list[Column[DraftCard]]:
     return [
-        Column("Kind", lambda d: d.card.draft.kind.capitalize(), chars=7),
+        Column("Kind", lambda d: d.card.draft.kind.capitalize(), chars=6),
         Column("Front / Text", _front, tooltip=_front, stretch=True),
         Column("Back", _back, tooltip=_back, stretch=True),
-        Column("Flags", _flags, tooltip=_flag_details, chars=9),
+        Column("Flags", _flags, tooltip=_flag_details, chars=6),
         Column(
             "Duplicate",
             lambda d: "duplicate" if duplicates.of(d) else "",
@@ -80,7 +80,7 @@ def draft_columns(
                 "A note with this front is in your collection: Add skips it." if duplicates.of(d) else ""
             ),
         ),
-        Column("Source", source_title, tooltip=source_title, chars=16),
+        Column("Source", source_title, tooltip=source_title, chars=12),
     ]
 
 
