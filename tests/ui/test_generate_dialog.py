@@ -59,6 +59,18 @@ def dialog(mw, qtbot, configured, drafts_folder) -> Iterator[Any]:
     close(dialog)
 
 
+def wait_for_dialog(qtbot) -> Any:
+    """The Generate Cards window, once an entry point has opened it."""
+
+    def shown() -> bool:
+        return any(
+            w.objectName() == "aicg_generate_dialog" and w.isVisible() for w in QApplication.topLevelWidgets()
+        )
+
+    qtbot.waitUntil(shown, timeout=10_000)
+    return top_level("aicg_generate_dialog")
+
+
 def close(dialog: Any) -> None:
     if not dialog._closed:
         dialog.reject()
@@ -333,14 +345,7 @@ def test_the_editor_button_in_the_browser_generates_from_that_note(
         assert "aicg_generate" in browser.editor._links
         qtbot.wait(500)  # the editor's page loads
         browser.editor._links["aicg_generate"](browser.editor)
-        qtbot.waitUntil(
-            lambda: any(
-                w.objectName() == "aicg_generate_dialog" and w.isVisible()
-                for w in QApplication.topLevelWidgets()
-            ),
-            timeout=5_000,
-        )
-        dialog = top_level("aicg_generate_dialog")
+        dialog = wait_for_dialog(qtbot)
         [source] = dialog.source_picker.notes()
         assert (source.note_id, source.title) == (note.id, "Bollinger Bands")
         assert source.text == "Front: Bollinger Bands\n\nBack: Two standard deviations around a 20-period SMA"
@@ -367,16 +372,9 @@ def test_the_editor_button_in_the_add_window_generates_from_the_unsaved_note(
             editor.web.eval(f"{field}.editingArea.content.set('MACD signal line')")
             qtbot.wait(300)
         editor._links["aicg_generate"](editor)
-        qtbot.waitUntil(
-            lambda: any(
-                w.objectName() == "aicg_generate_dialog" and w.isVisible()
-                for w in QApplication.topLevelWidgets()
-            ),
-            timeout=10_000,
-        )
-        dialog = top_level("aicg_generate_dialog")
+        dialog = wait_for_dialog(qtbot)
         [source] = dialog.source_picker.notes()
-        assert source.note_id is None
+        assert (source.note_id, source.title) == (None, "MACD signal line")
         close(dialog)
     finally:
         addcards.close()
