@@ -105,6 +105,8 @@ def main() -> None:
         menu = QMenu(browser)
         aqt.gui_hooks.browser_will_show_context_menu(browser, menu)
         next(a for a in menu.actions() if a.text() == "Generate cards from selected notes").trigger()
+        browser.search_for("nid:0")  # no note in its editor: the Browser closes at once
+        settle(app, 0.3)
         browser.close()
         dialog = generate_dialog()
         dialog.resize(*SIZE)

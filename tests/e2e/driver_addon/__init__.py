@@ -223,6 +223,10 @@ def step_from_browser() -> Iterator[Wait]:
         "deck": mw.col.decks.name(note.cards()[0].did) if note else None,
         "back_to_source": back,
     }
+    # With no note in its editor the Browser closes at once; with one, it first waits for the editor's page
+    # to save the note, which never answers if the page is still loading.
+    browser.search_for("nid:0")
+    yield lambda: browser.editor.note is None if hasattr(browser.editor, "note") else True
     browser.close()
 
 
