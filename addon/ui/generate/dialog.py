@@ -62,6 +62,8 @@ GEOMETRY_KEY = "aicg_generate"
 USER_FILES = Path(__file__).resolve().parents[2] / "user_files"
 TEXT_DRAFT = USER_FILES / "draft.txt"
 
+OPENING_STEP_MS = 60
+"""The pause between the pieces of work that follow the window's opening."""
 UPDATE_MS = 80
 """How often at most the window catches up with a run's events."""
 
@@ -101,10 +103,14 @@ class GenerateDialog(QDialog):
         self._set_status("Loading the card generator…")
         self._update_buttons()
         self.card_view.show_message("Generated cards appear here as each topic is finished.")
-        self.mw.taskman.run_in_background(load_pipeline, self._on_pipeline_loaded, uses_collection=False)
-        # The rest once the window is on screen, a piece per pass of the event loop.
-        QTimer.singleShot(0, self._prepare_collection)
-        QTimer.singleShot(0, self.card_view.start)
+        # The rest once the window is on screen, one piece at a time, so that Anki stays responsive meanwhile.
+        QTimer.singleShot(0, self.card_view.start)  # a webview: the costly part of opening, one C++ call
+        QTimer.singleShot(OPENING_STEP_MS, self._start_loading)
+        QTimer.singleShot(2 * OPENING_STEP_MS, self._prepare_collection)
+
+    def _start_loading(self) -> None:
+        if self._alive():
+            self.mw.taskman.run_in_background(load_pipeline, self._on_pipeline_loaded, uses_collection=False)
 
     # building
 
