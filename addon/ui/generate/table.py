@@ -47,6 +47,7 @@ class RowsModel(QAbstractTableModel, Generic[T]):
     """Rows shown in `columns`; column 0 has a checkbox read by `is_checked` and written by `set_checked`."""
 
     checked_changed = pyqtSignal()
+    """The learner checked or unchecked rows (not emitted by `set_rows`)."""
 
     def __init__(
         self,
@@ -79,7 +80,6 @@ class RowsModel(QAbstractTableModel, Generic[T]):
                 self.beginInsertRows(QModelIndex(), number, number)
                 self._rows.insert(number, rows[number])
                 self.endInsertRows()
-        self.checked_changed.emit()
         return added is not None
 
     def rows(self) -> list[T]:
