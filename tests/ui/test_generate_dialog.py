@@ -134,6 +134,32 @@ def test_cards_stream_in_render_and_add_in_one_undoable_step(mw, qtbot, dialog, 
     assert mw.col.note_count() == notes_before
 
 
+def test_add_again_after_a_failed_add_adds_each_card_once(mw, qtbot, dialog, fake_openai) -> None:
+    from anki.hooks import note_will_be_added
+
+    fake_openai.handler = Crew(cards_per_topic=1)
+    generate(qtbot, dialog)
+    notes_before = mw.col.note_count()
+
+    def refuse(col: Any, note: Any, deck_id: Any) -> None:
+        raise RuntimeError("another add-on refuses")
+
+    note_will_be_added.append(refuse)
+    try:
+        dialog.insert_button.click()
+        qtbot.waitUntil(lambda: not dialog.adding, timeout=10_000)
+    finally:
+        note_will_be_added.remove(refuse)
+    assert dialog.status_text() == "No cards were added: another add-on refuses"
+    assert mw.col.note_count() == notes_before and dialog.model.rowCount() == 5
+
+    dialog.insert_button.click()
+    qtbot.waitUntil(lambda: not dialog.adding, timeout=10_000)
+    dialog.insert_button.click()  # nothing left to add
+    assert mw.col.note_count() - notes_before == 5 and dialog.model.rowCount() == 0
+    mw.col.undo()
+
+
 def test_edit_a_card_in_place(mw, qtbot, dialog, fake_openai) -> None:
     fake_openai.handler = Crew(cards_per_topic=1)
     generate(qtbot, dialog)
