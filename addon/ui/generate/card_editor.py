@@ -28,7 +28,7 @@ class CardEditor(QWidget):
     edited = pyqtSignal(dict)
     """Every field's text (dict[str, str]), after the learner changed one."""
 
-    def __init__(self, parent: QWidget | None = None) -> None:
+    def __init__(self, parent: QWidget | None = None, *, boxes: int = 3) -> None:
         super().__init__(parent)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -42,6 +42,7 @@ class CardEditor(QWidget):
         self._placeholder.setEnabled(False)
         layout.addWidget(self._placeholder)
         layout.addStretch()
+        self._rows: list[tuple[QLabel, QTextEdit]] = []
         self._boxes: dict[str, QTextEdit] = {}
         self._texts: dict[str, str] = {}
         self._dirty: set[str] = set()
@@ -51,16 +52,23 @@ class CardEditor(QWidget):
         self._timer.setSingleShot(True)
         self._timer.setInterval(TYPING_PAUSE_MS)
         self._timer.timeout.connect(self._emit_edited)
+        self._add_rows(boxes)  # made now, with the window, rather than when the first card is shown
 
     def set_fields(self, fields: Mapping[str, str], *, read_only: bool = False) -> None:
         """Show these fields (an empty mapping clears the editor)."""
         self._timer.stop()
-        if list(fields) != list(self._boxes):
-            self._rebuild(list(fields))
+        names = list(fields)
+        self._add_rows(len(names) - len(self._rows))
+        self._boxes = {}
+        for number, (label, box) in enumerate(self._rows):
+            used = number < len(names)
+            self._form.setRowVisible(number, used)
+            if used:
+                label.setText(names[number])
+                self._boxes[names[number]] = box
+                box.setReadOnly(read_only)
         self._texts = dict(fields)
         self._fill()
-        for box in self._boxes.values():
-            box.setReadOnly(read_only)
         self._placeholder.setVisible(not fields)
 
     def fields(self) -> dict[str, str]:
@@ -76,18 +84,17 @@ class CardEditor(QWidget):
             self._timer.stop()
             self._emit_edited()
 
-    def _rebuild(self, names: list[str]) -> None:
-        while self._form.rowCount():
-            self._form.removeRow(0)
-        self._boxes = {}
-        for name in names:
-            box = QTextEdit()
+    def _add_rows(self, count: int) -> None:
+        for _ in range(count):
+            label, box = QLabel(), QTextEdit()
             box.setAcceptRichText(False)
             box.setTabChangesFocus(True)
             box.setMinimumHeight(48)
-            box.textChanged.connect(lambda name=name: self._on_text_changed(name))
-            self._form.addRow(name, box)
-            self._boxes[name] = box
+            row = len(self._rows)
+            box.textChanged.connect(lambda row=row: self._on_text_changed(row))
+            self._form.addRow(label, box)
+            self._form.setRowVisible(row, False)
+            self._rows.append((label, box))
 
     def _fill(self) -> None:
         self._filling = True
@@ -116,9 +123,10 @@ class CardEditor(QWidget):
             self._texts[name] = (box.toMarkdown() if rich else box.toPlainText()).strip()
         self._dirty.clear()
 
-    def _on_text_changed(self, name: str) -> None:
-        if not self._filling:
-            self._dirty.add(name)
+    def _on_text_changed(self, row: int) -> None:
+        names = list(self._boxes)
+        if not self._filling and row < len(names):
+            self._dirty.add(names[row])
             self._timer.start()
 
     def _emit_edited(self) -> None:

@@ -315,7 +315,7 @@ class GenerateDialog(QDialog):
         def success(keys: dict[Any, set[str]]) -> None:
             if self._alive() and not sip.isdeleted(self.model):
                 self.duplicates.keys = keys
-                self.model.set_rows(self.model.rows())
+                self.model.refresh()
 
         QueryOp(
             parent=self,

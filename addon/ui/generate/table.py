@@ -88,6 +88,11 @@ class RowsModel(QAbstractTableModel, Generic[T]):
     def row(self, number: int) -> T:
         return self._rows[number]
 
+    def refresh(self) -> None:
+        """Repaint every row (what the columns show changed, e.g. the duplicate flags)."""
+        if self._rows:
+            self.dataChanged.emit(self.index(0, 0), self.index(len(self._rows) - 1, self.columnCount() - 1))
+
     def row_changed(self, number: int) -> None:
         """Repaint one row after its data changed."""
         last = self.columnCount() - 1
