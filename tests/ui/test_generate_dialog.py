@@ -435,6 +435,9 @@ def test_closing_mid_run_keeps_the_finished_cards_for_next_time(
     dialog = open_dialog(mw, qtbot)
     try:
         assert "from “Indicators” were not added yet" in dialog.notices.text("drafts")
+        dialog.drafts_menu.aboutToShow.emit()
+        [entry] = [action.text() for action in dialog.drafts_menu.actions()]
+        assert entry.startswith(f"Indicators — {len(saved['cards'])} cards — ")
         dialog.open_draft(path.stem.removeprefix("generate-"))
         assert dialog.model.rowCount() == len(saved["cards"])
     finally:
@@ -456,6 +459,8 @@ def test_a_run_interrupted_by_a_crash_is_offered_again(mw, qtbot, configured, dr
         dialog.open_draft("crashed")
         assert dialog.model.rowCount() == 2
         assert dialog.status_text().startswith("This run was interrupted")
+        dialog.earlier.discard()  # the notice's Discard button: all but the run shown
+        assert [p.name for p in drafts_folder.glob("*.json")] == ["generate-crashed.json"]
     finally:
         close(dialog)
 

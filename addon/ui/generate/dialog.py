@@ -44,9 +44,10 @@ from ...notes.sources import NoteSource
 from .. import GENERATE_DIALOG
 from .card_editor import CardEditor
 from .card_view import CardView
+from .earlier_drafts import NOTICE, EarlierDrafts
 from .notices import NoticeArea
 from .preview import Duplicates, draft_model, editor_fields, with_editor_fields
-from .runs import Outcome, RunDriver, cards_text
+from .runs import Outcome, RunDriver
 from .source_picker import SourcePicker
 from .table import RowsTable
 
@@ -82,6 +83,7 @@ class GenerateDialog(QDialog):
         self.session: DraftSession | None = None
         self.driver: RunDriver | None = None
         self.journal: Journal[DraftRun] | None = None
+        self.earlier: EarlierDrafts | None = None
         self.duplicates = Duplicates()
         self.adding = False
         self._closed = False
@@ -293,8 +295,11 @@ class GenerateDialog(QDialog):
 
         self.pipeline_state = "ready"
         self.journal = drafts_journal(USER_FILES)
+        self.earlier = EarlierDrafts(
+            self.journal, self.notices, self.open_draft, lambda: self.session.id if self.session else None
+        )
         self._set_status("Ready.")
-        self._offer_drafts()
+        self.earlier.offer()
         self._update_buttons()
 
     def _prepare_collection(self) -> None:
@@ -325,41 +330,9 @@ class GenerateDialog(QDialog):
 
     # drafts from earlier runs
 
-    def _offer_drafts(self) -> None:
-        from ...drafts import unfinished
-
-        assert self.journal is not None
-        entries, problems = self.journal.load()
-        for number, problem in enumerate(problems):
-            self.notices.show_notice(f"journal-{number}", problem)
-        waiting = unfinished(entries)
-        if not waiting:
-            return
-        cards = sum(len(entry.payload.pending()) for entry in waiting)
-        runs = f"{len(waiting)} earlier runs" if len(waiting) > 1 else f"“{waiting[0].payload.title}”"
-        self.notices.show_notice(
-            "drafts",
-            f"{cards_text(cards)} from {runs} {'were' if cards != 1 else 'was'} not added yet.",
-            [("Open", lambda: self.open_draft(waiting[0].id)), ("Discard", self._discard_drafts)],
-        )
-
     def _fill_drafts_menu(self) -> None:
-        from ...drafts import unfinished
-
-        self.drafts_menu.clear()
-        if self.journal is None:
-            return
-        entries = unfinished(self.journal.load()[0])
-        for entry in entries:
-            run = entry.payload
-            label = f"{run.title} — {len(run.pending())} cards — {_when(entry.updated)}"
-            action = self.drafts_menu.addAction(label)
-            assert action is not None
-            action.triggered.connect(lambda _=False, entry_id=entry.id: self.open_draft(entry_id))
-        if not entries:
-            empty = self.drafts_menu.addAction("No unfinished drafts")
-            assert empty is not None
-            empty.setEnabled(False)
+        if self.earlier is not None:
+            self.earlier.fill_menu(self.drafts_menu)
 
     def open_draft(self, entry_id: str) -> None:
         from ...drafts import DraftSession
@@ -369,21 +342,12 @@ class GenerateDialog(QDialog):
         entry = next((e for e in self.journal.load()[0] if e.id == entry_id), None)
         if entry is None:
             return
-        self.notices.hide_notice("drafts")
+        self.notices.hide_notice(NOTICE)
         session = DraftSession.resume(self.journal, entry)
         self._show_session(session)
         if session.run.deck_id:
             self.deck_chooser.selected_deck_id = session.run.deck_id  # type: ignore[assignment]
         self._set_status(session.run.message or f"{len(session.run.pending())} cards from an earlier run.")
-
-    def _discard_drafts(self) -> None:
-        from ...drafts import unfinished
-
-        if self.journal is not None:
-            for entry in unfinished(self.journal.load()[0]):
-                if self.session is None or entry.id != self.session.id:
-                    self.journal.remove(entry.id)
-        self.notices.hide_notice("drafts")
 
     # generating
 
@@ -731,9 +695,3 @@ def _run_title(sources: Sequence[Source]) -> str:
 
 def _deck(deck_id: int | None) -> DeckId | None:
     return DeckId(deck_id) if deck_id else None
-
-
-def _when(timestamp: float) -> str:
-    import time
-
-    return time.strftime("%b %d %H:%M", time.localtime(timestamp))
