@@ -24,11 +24,16 @@ NOTICE = "drafts"
 
 class EarlierDrafts:
     def __init__(
-        self, journal: Journal[DraftRun], notices: NoticeArea, open_run: Callable[[str], None]
+        self,
+        journal: Journal[DraftRun],
+        notices: NoticeArea,
+        open_run: Callable[[str], None],
+        shown_run: Callable[[], str | None],
     ) -> None:
         self.journal = journal
         self.notices = notices
         self.open_run = open_run
+        self.shown_run = shown_run
 
     def waiting(self) -> list[JournalEntry[DraftRun]]:
         from ...drafts import unfinished
