@@ -146,6 +146,7 @@ class GenerateDialog(QDialog):
         self.progress = QProgressBar()
         self.progress.setTextVisible(True)
         self.progress.setMaximumWidth(260)
+        self.progress.hide()  # until the first run
         self.status_label = _plain_label()
         self.usage_label = _plain_label()
         self.usage_label.setWordWrap(False)
@@ -192,7 +193,7 @@ class GenerateDialog(QDialog):
         right.addWidget(self.editor)
         right.setSizes([420, 240])
         preview.addWidget(right)
-        preview.setSizes([620, 460])
+        preview.setSizes([680, 400])
         self.splitter.addWidget(preview)
         self.splitter.setSizes([220, 520])
 
@@ -400,6 +401,7 @@ class GenerateDialog(QDialog):
         self.session.save()
         self.driver = RunDriver(self.mw, self.session, self)
         self.run_state = "running"
+        self.progress.show()
         self.progress.setRange(0, 0)
         self.usage_label.setText("")
         self._set_status(status)
