@@ -60,7 +60,7 @@ def main() -> None:
     (base / "addons21").mkdir()
     shutil.copytree(ROOT / "addon", base / "addons21" / PACKAGE, ignore=shutil.ignore_patterns("__pycache__"))
     import aqt
-    from aqt.qt import QMenu
+    from aqt.qt import QEvent, QMenu
     from aqt.theme import Theme, theme_manager
 
     app = aqt._run(argv=["anki", "-b", str(base)], exec=False)
@@ -140,7 +140,10 @@ def main() -> None:
         shoot("regenerate.png")
         dialog.reject()
     mw.unloadProfileAndExit()
-    settle(app, 1.0)
+    deadline = time.monotonic() + 1.5
+    while time.monotonic() < deadline:  # the deferred deletions Anki's event loop would run before exiting
+        app.sendPostedEvents(None, QEvent.Type.DeferredDelete)
+        settle(app, 0.05)
     shutil.rmtree(base, ignore_errors=True)
 
 

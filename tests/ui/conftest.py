@@ -33,3 +33,12 @@ def mw(tmp_path_factory: pytest.TempPathFactory) -> Iterator:
     assert aqt.mw is not None and aqt.mw.col is not None, "Anki did not open the profile"
     yield aqt.mw
     aqt.mw.unloadProfileAndExit()
+    # As Anki's own event loop would before it exits: run the deferred deletions (closed windows' webview
+    # pages among them), else Qt tears down a web profile with pages still alive and the process crashes.
+    from aqt.qt import QEvent
+
+    deadline = time.monotonic() + 2
+    while time.monotonic() < deadline:
+        app.sendPostedEvents(None, QEvent.Type.DeferredDelete)
+        app.processEvents()
+        time.sleep(0.01)
