@@ -41,6 +41,7 @@ from PyQt6 import sip
 
 from ...loader import load_pipeline
 from ...notes.sources import NoteSource
+from ...responsive import begin_background_work, end_background_work
 from .. import GENERATE_DIALOG
 from .card_editor import CardEditor
 from .card_view import CardView
@@ -607,6 +608,7 @@ class GenerateDialog(QDialog):
         }
         self.adding = True
         self._update_buttons()
+        begin_background_work()  # the add's Python part runs in Anki's collection thread
         (
             add_cards_op(
                 parent=self.mw,
@@ -638,6 +640,7 @@ class GenerateDialog(QDialog):
         self._set_status(f"No cards were added: {error}")
 
     def _add_finished(self) -> None:
+        end_background_work()
         self.adding = False
         self._update_buttons()
         callbacks, self._after_add = self._after_add, []
