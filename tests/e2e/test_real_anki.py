@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
 
 from tests.build_fixtures import PACKAGE
-from tests.fake_openai import FakeOpenAI
-from tests.pipeline_crew import FIVE_TOPICS, Crew
+from tests.fake_openai import FakeOpenAI, Request
+from tests.pipeline_crew import FIVE_TOPICS, Crew, task
 
 from .envs import ANKI_ENVS, ensure_env
 from .run_anki import run_anki
@@ -55,6 +56,31 @@ def test_starts_without_llama_index_loads_the_vendored_copy_on_first_use_and_add
     assert "should have been closed" not in run.output  # our dialog closes with the profile
     assert "sk-e2e-test" not in run.output
     assert run.report["messages"] == []
+
+
+def test_quitting_anki_mid_run_keeps_the_cards_in_the_drafts_journal(
+    tmp_path: Path, local_addon: Path, fake_openai: FakeOpenAI
+) -> None:
+    def later_topics_slow(schema: str, request: Request) -> float:
+        return 5.0 if schema == "Review" and "Relative Strength Index" not in task(request) else 0.0
+
+    fake_openai.handler = Crew(cards_per_topic=2, delay=later_topics_slow)
+    run = run_anki(
+        ensure_env("anki-26.5"),
+        tmp_path,
+        steps=["first_use", "quit_mid_run"],
+        addon=local_addon,
+        source_text=FIVE_TOPICS,
+        config={"base_url": fake_openai.url, "model": fake_openai.model, "api_key": "sk-e2e-test"},
+    )
+
+    quit_step = run.report["steps"]["quit_mid_run"]
+    assert quit_step["running"] and quit_step["shown"] == 2
+    [journal] = (run.base / "addons21" / PACKAGE / "user_files" / "drafts").glob("generate-*.json")
+    saved = json.loads(journal.read_text())["payload"]
+    assert saved["title"] == "Quit mid-run" and len(saved["cards"]) >= 2
+    assert not run.tracebacks, run.tracebacks
+    assert "should have been closed" not in run.output
 
 
 def test_another_addons_pydantic_fails_this_addon_alone_with_a_clear_message(

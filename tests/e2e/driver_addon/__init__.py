@@ -1,12 +1,16 @@
 """A test driver installed as a second add-on: it drives a real Anki like a user and writes a report.
 
 The scenario comes from the JSON file named by AICG_E2E_CONFIG: {"report": path, "steps": [...],
-"source_text": str, "insert_cards": int, "explain": bool}. Steps: "idle" (two seconds of nothing, a
-baseline), "first_use" (open Tools → Generate Cards… and wait for the
-pipeline to load), "generate" (generate from `source_text` and insert the cards), "from_browser" (notes
-selected in the Browser → context menu → generate → add, then from a generated note back to its source and
-from the source to its cards), "insert_many" (`insert_cards` drafts added in one step, timed). Anki quits
-when done. A 10 ms heartbeat timer runs throughout: each step reports the main thread's worst stall.
+"source_text": str, "insert_cards": int, "explain": bool}. Steps:
+- "idle": two seconds of nothing (a baseline for the stalls);
+- "first_use": open Tools → Generate Cards… and wait for the pipeline to load;
+- "generate": generate from `source_text` and add the cards;
+- "quit_mid_run": generate, and let Anki quit as soon as the first cards are in;
+- "from_browser": notes selected in the Browser → context menu → generate → add, then from a generated
+  note back to its source and from the source to its cards;
+- "insert_many": `insert_cards` drafts added in one step, timed.
+Anki quits when done. A 10 ms heartbeat timer runs throughout: each step reports the main thread's worst
+stall.
 """
 
 from __future__ import annotations
@@ -230,6 +234,18 @@ def step_from_browser() -> Iterator[Wait]:
     browser.close()
 
 
+def step_quit_mid_run() -> Iterator[Wait]:
+    """Generate, and quit Anki as soon as the first cards are in: they must be in the drafts journal."""
+    dialog = _dialog()
+    dialog.set_source_text(CONFIG["source_text"], "Quit mid-run")
+    dialog.generate_button.click()
+    yield lambda: len(dialog.drafts()) > 0
+    report["steps"]["quit_mid_run"] = {
+        "shown": len(dialog.drafts()),
+        "running": dialog.run_state == "running",
+    }
+
+
 def step_insert_many() -> Iterator[Wait]:
     """`insert_cards` drafts (formatted beforehand, not timed) added in one step; the add is timed."""
     addon = importlib.import_module(PACKAGE)
@@ -279,6 +295,7 @@ STEPS = {
     "generate": step_generate,
     "from_browser": step_from_browser,
     "insert_many": step_insert_many,
+    "quit_mid_run": step_quit_mid_run,
 }
 
 
