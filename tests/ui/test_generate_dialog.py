@@ -208,6 +208,26 @@ def test_regenerate_selected_cards_with_feedback(mw, qtbot, dialog, fake_openai)
     assert "2 cards made again" in dialog.status_text()
 
 
+def test_cards_repeated_within_a_run_are_flagged_when_it_ends(mw, qtbot, dialog, fake_openai) -> None:
+    crew = Crew(cards_per_topic=1)
+    card_for_topic = crew._carddrafts
+
+    def same_card_everywhere(request: Request) -> Reply:
+        return Reply.json(
+            {"cards": [{"kind": "basic", "question": "What is a momentum indicator?", "answer": "RSI"}]}
+        )
+
+    crew._carddrafts = same_card_everywhere  # type: ignore[method-assign]
+    fake_openai.handler = crew
+    generate(qtbot, dialog)
+    crew._carddrafts = card_for_topic  # type: ignore[method-assign]
+
+    flags = [dialog.model.data(dialog.model.index(row, 3)) for row in range(dialog.model.rowCount())]
+    assert flags[0] == "" and all(flag.startswith("⚠") for flag in flags[1:]), flags
+    tip = dialog.model.data(dialog.model.index(1, 3), Qt.ItemDataRole.ToolTipRole)
+    assert "Same front as card 1." in tip
+
+
 def test_stop_with_no_cards_says_stopped(mw, qtbot, dialog, fake_openai) -> None:
     fake_openai.handler = Crew(delay=lambda schema, request: 5.0)
     dialog.set_source_text(FIVE_TOPICS)

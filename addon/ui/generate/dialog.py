@@ -463,6 +463,7 @@ class GenerateDialog(QDialog):
         self.progress.setFormat("%p%")
         self._set_status(outcome.message)
         self._refresh_rows()
+        self.model.refresh()  # the final lints, redone across all cards, may flag rows already shown
         self._update_buttons()
 
     # preview
