@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import html
 import re
 
 import pytest
@@ -100,7 +101,7 @@ BENIGN = [
     '<ul><li>one</li><li>two</li></ul><ol start="3"><li>three</li></ol>',
     '<table><thead><tr><th>a</th></tr></thead><tbody><tr><td colspan="2">1</td></tr></tbody></table>',
     '<a href="https://en.wikipedia.org/wiki/RSI" title="RSI">RSI</a> <a href="mailto:a@b.c">mail</a>',
-    '<img alt="chart" src="rsi-chart.png"/> <img src="https://example.com/a.png"/>',
+    '<img alt="chart" src="rsi-chart.png"/> <img src="Diagramm für Zellen (1).svg"/>',
     "<ruby>漢<rt>かん</rt></ruby> <blockquote>quote</blockquote> <kbd>Ctrl</kbd>",
     '<span style="color: #FFAD66; font-weight: bold">def</span>',
     '<td style="text-align: left">cell</td>',
@@ -111,6 +112,36 @@ BENIGN = [
 @pytest.mark.parametrize("html", BENIGN)
 def test_sanitize_keeps_benign_formatting(html: str) -> None:
     assert sanitize_html(html) == html
+
+
+NETWORK_PATHS = [
+    "//evil.example/x.png",
+    "\\\\evil.example\\x.png",
+    "/\\evil.example/x.png",
+    "\\/evil.example/x.png",
+    " //evil.example/x.png",
+    "https://evil.example/pixel.png",
+    "http://evil.example/pixel.png",
+    "file:///etc/passwd",
+    "/_anki/pages/x.png",
+    "../collection.media/x.png",
+    ".hidden.png",
+    "x.png?track=1",
+    "%2F%2Fevil.example%2Fx.png",
+    "C:\\Users\\x.png",
+]
+
+
+@pytest.mark.parametrize("src", NETWORK_PATHS)
+def test_images_only_name_media_files(src: str) -> None:
+    assert sanitize_html(f'<img src="{html.escape(src)}" alt="a">') == '<img alt="a"/>'
+
+
+@pytest.mark.parametrize(
+    "href", ["//evil.example/", "\\\\evil.example", "/\\evil.example", "/_anki/x", "page.html", "#x"]
+)
+def test_links_are_absolute_web_or_mail_addresses(href: str) -> None:
+    assert sanitize_html(f'<a href="{html.escape(href)}">x</a>') == "<a>x</a>"
 
 
 # Markdown rendering

@@ -1,11 +1,13 @@
-"""An allowlist sanitizer for HTML that goes into a card.
+r"""An allowlist sanitizer for HTML that goes into a card.
 
 Cards render in Anki's Chromium webview, which runs JavaScript and can call into Python, so every field
 this add-on writes passes through here last. Tags outside the allowlist are unwrapped (their text stays)
 or, for those whose content is code or UI, removed with their content. Attributes are allowlisted per
-tag; URLs must be relative or use an allowed scheme (`data:` never is); `style` keeps only a few
-properties whose values contain no functions, escapes or comments, which is all the code highlighter
-and Markdown tables write.
+tag. A link (`href`) must be an absolute http, https or mailto address: a relative one would point into
+Anki's own local web server. An image (`src`) must be the bare name of a file in the collection's media
+folder: no scheme, no path, so that showing a card never fetches anything from a host (`//host/x`,
+`\\host\x` and `/\host/x` are network paths, not names). `style` keeps only a few properties whose values
+contain no functions, escapes or comments, which is all the code highlighter and Markdown tables write.
 """
 
 from __future__ import annotations
@@ -33,7 +35,7 @@ _TAG_ATTRIBUTES = {
     "td": frozenset({"colspan", "rowspan"}),
     "th": frozenset({"colspan", "rowspan"}),
 }
-_URL_ATTRIBUTES = {"href": frozenset({"http", "https", "mailto"}), "src": frozenset({"https"})}
+_LINK_SCHEMES = frozenset({"http", "https", "mailto"})
 
 STYLE_PROPERTIES = frozenset(
     "color background background-color font-weight font-style text-decoration text-align line-height"
@@ -43,6 +45,8 @@ _STYLE_VALUE = re.compile(r"[\w\s#.,%'\"-]+")
 # Browsers ignore these inside a URL scheme, so `java\tscript:` is still `javascript:`.
 _URL_IGNORED = re.compile(r"[\x00-\x20\x7f-\x9f]+")
 _SCHEME = re.compile(r"([a-z][a-z0-9+.-]*):")
+# A media file name: no scheme, path, query, fragment or percent-escape, not hidden, nothing ignorable.
+_MEDIA_NAME = re.compile(r"[^./\\:%?#\x00-\x20\x7f-\x9f][^/\\:%?#\x00-\x1f\x7f-\x9f]*")
 
 
 def sanitize_html(html: str) -> str:
@@ -83,8 +87,10 @@ def _sanitize_tag(tag: Tag) -> None:
 def _clean_attribute(name: str, value: str) -> str | None:
     if name == "style":
         return clean_style(value)
-    if name in _URL_ATTRIBUTES:
-        return value if _url_allowed(value, _URL_ATTRIBUTES[name]) else None
+    if name == "href":
+        return value if is_link(value) else None
+    if name == "src":
+        return value if is_media_name(value) else None
     return value
 
 
@@ -99,6 +105,12 @@ def clean_style(style: str) -> str | None:
     return "; ".join(kept) or None
 
 
-def _url_allowed(url: str, schemes: frozenset[str]) -> bool:
+def is_link(url: str) -> bool:
+    """An absolute http, https or mailto address."""
     scheme = _SCHEME.match(_URL_IGNORED.sub("", url).lower())
-    return scheme is None or scheme.group(1) in schemes
+    return scheme is not None and scheme.group(1) in _LINK_SCHEMES
+
+
+def is_media_name(src: str) -> bool:
+    """The bare name of a media file, which Anki serves from the collection's media folder."""
+    return _MEDIA_NAME.fullmatch(src) is not None
