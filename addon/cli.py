@@ -45,7 +45,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _parser() -> argparse.ArgumentParser:
-    from .pipeline.settings import LLMSettings, Mode, PipelineSettings, StructuredOutput
+    from .pipeline.settings import LLMSettings, MathSetting, Mode, PipelineSettings, StructuredOutput
 
     defaults, run_defaults = LLMSettings(), PipelineSettings()
     parser = argparse.ArgumentParser(
@@ -71,6 +71,13 @@ def _parser() -> argparse.ArgumentParser:
     )
     generate.add_argument("--mode", choices=get_args(Mode), default=run_defaults.mode)
     generate.add_argument("--language", help="language of the cards (default: that of the text)")
+    generate.add_argument(
+        "--math",
+        choices=get_args(MathSetting),
+        default=run_defaults.math,
+        help="formulas in cards: only where the text has math (source, the default), always as MathJax, "
+        "or also as Anki's [latex] tags (see config.md)",
+    )
     generate.add_argument(
         "--structured-output", choices=get_args(StructuredOutput), default=defaults.structured_output
     )
@@ -126,6 +133,7 @@ def _generate(args: argparse.Namespace) -> int:
         mode=args.mode,
         max_concurrency=args.concurrency,
         target_language=args.language,
+        math=args.math,
     )
     run = PipelineRun([Source(text=text, title=args.input.name)], settings, on_event=_on_event)
     run.start()

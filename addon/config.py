@@ -35,6 +35,7 @@ LABELS = {
     "max_requests_per_run": "Requests per run",
     "run_timeout": "Time limit per run",
     "orchestrator_max_steps": "Orchestrator steps",
+    "math": "Math in cards",
 }
 """Each `config.json` key as people read it (config.md describes them)."""
 

@@ -9,6 +9,9 @@ from pydantic import BaseModel, Field, SecretStr
 
 StructuredOutput = Literal["json_schema", "function_calling", "json_text"]
 Mode = Literal["planned", "orchestrator"]
+MathSetting = Literal["source", "mathjax", "latex"]
+"""Math cards keep: `source` only where the source has math markup, `mathjax` always as MathJax,
+`latex` also as Anki's LaTeX tags (`cards/anki_markup.py`)."""
 
 
 class LLMSettings(BaseModel):
@@ -38,3 +41,4 @@ class PipelineSettings(BaseModel):
     max_requests_per_run: int = Field(default=200, ge=1, description="Budget across all steps and retries.")
     run_timeout: float = Field(default=600.0, gt=0)
     orchestrator_max_steps: int = Field(default=12, ge=1)
+    math: MathSetting = "source"

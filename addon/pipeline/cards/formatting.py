@@ -11,24 +11,26 @@ from collections.abc import Sequence
 
 from ..models import BasicCard, Card, CardDraft, LintFinding
 from . import cloze
+from .anki_markup import STRICT, MarkupPolicy
 from .lints import lint_card, lint_cards
 from .render import render_markdown
 
 
-def format_card(card: Card) -> Card:
+def format_card(card: Card, policy: MarkupPolicy = STRICT) -> Card:
     """A copy of `card` with its draft fixed, `fields` rendered and `lints` replaced by a fresh run.
 
-    Lints that compare cards (duplicate fronts) need `format_cards`.
+    `policy` says which math and media tags the fields keep. Lints that compare cards (duplicate fronts)
+    need `format_cards`.
     """
     draft = fix_draft(card.draft)
-    return _formatted(card, draft, lint_card(draft))
+    return _formatted(card, draft, lint_card(draft), policy)
 
 
-def format_cards(cards: Sequence[Card]) -> list[Card]:
+def format_cards(cards: Sequence[Card], policy: MarkupPolicy = STRICT) -> list[Card]:
     """`format_card` for a run's cards, with the lints that compare cards."""
     drafts = [fix_draft(card.draft) for card in cards]
     return [
-        _formatted(card, draft, findings)
+        _formatted(card, draft, findings, policy)
         for card, draft, findings in zip(cards, drafts, lint_cards(drafts), strict=True)
     ]
 
@@ -40,14 +42,14 @@ def fix_draft(draft: CardDraft) -> CardDraft:
     return draft.model_copy(update={"text": cloze.renumber(draft.text)})
 
 
-def note_fields(draft: CardDraft) -> dict[str, str]:
+def note_fields(draft: CardDraft, policy: MarkupPolicy = STRICT) -> dict[str, str]:
     """Sanitized HTML per note field."""
     if isinstance(draft, BasicCard):
         sides = {"Front": draft.question, "Back": draft.answer, "Extra": draft.extra}
     else:
         sides = {"Text": draft.text, "Extra": draft.extra}
-    return {name: render_markdown(text) for name, text in sides.items()}
+    return {name: render_markdown(text, policy) for name, text in sides.items()}
 
 
-def _formatted(card: Card, draft: CardDraft, findings: list[LintFinding]) -> Card:
-    return card.model_copy(update={"draft": draft, "fields": note_fields(draft), "lints": findings})
+def _formatted(card: Card, draft: CardDraft, findings: list[LintFinding], policy: MarkupPolicy) -> Card:
+    return card.model_copy(update={"draft": draft, "fields": note_fields(draft, policy), "lints": findings})

@@ -25,6 +25,7 @@ from pygments.token import Token
 from pygments.util import ClassNotFound
 
 from . import cloze
+from .anki_markup import STRICT, MarkupPolicy
 from .sanitize import sanitize_tree
 
 # nl2br: LLMs break lines where they mean a line break, and a card is too short for reflowed paragraphs.
@@ -54,14 +55,15 @@ _PLACEHOLDER = re.compile("\ue000(\\d+)\ue001")
 _PRIVATE_USE = re.compile("[\ue000\ue001]")
 
 
-def render_markdown(text: str) -> str:
-    """Card-ready HTML for one field written in Markdown (raw HTML in it is allowed, then sanitized)."""
+def render_markdown(text: str, policy: MarkupPolicy = STRICT) -> str:
+    """Card-ready HTML for one field written in Markdown (raw HTML in it is allowed, then sanitized), with
+    the math and media tags `policy` keeps."""
     if not text.strip():
         return ""
     soup = BeautifulSoup(markdown_to_html(text), "html.parser")
     for code in soup.select("pre > code"):
         _highlight_block(code)
-    sanitize_tree(soup)
+    sanitize_tree(soup, policy)
     _unwrap_single_paragraph(soup)
     return soup.decode().strip()
 

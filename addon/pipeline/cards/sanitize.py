@@ -15,7 +15,9 @@ from __future__ import annotations
 import re
 
 from bs4 import BeautifulSoup, Tag
-from bs4.element import PreformattedString
+from bs4.element import NavigableString, PreformattedString
+
+from .anki_markup import STRICT, MarkupPolicy, guard_text
 
 ALLOWED_TAGS = frozenset(
     "a abbr b blockquote br caption code dd del div dl dt em h1 h2 h3 h4 h5 h6 hr i img ins kbd li mark"
@@ -27,6 +29,8 @@ DROPPED_TAGS = frozenset(
     " form input button select textarea option link meta base title head xmp plaintext audio video"
     " source track canvas dialog portal".split()
 )
+_NO_MATH = frozenset({"pre", "code"})
+"""Where MathJax (as Anki sets it up) never looks for math."""
 _GLOBAL_ATTRIBUTES = frozenset({"title", "style"})
 _TAG_ATTRIBUTES = {
     "a": frozenset({"href"}),
@@ -49,14 +53,15 @@ _SCHEME = re.compile(r"([a-z][a-z0-9+.-]*):")
 _MEDIA_NAME = re.compile(r"[^./\\:%?#\x00-\x20\x7f-\x9f][^/\\:%?#\x00-\x1f\x7f-\x9f]*")
 
 
-def sanitize_html(html: str) -> str:
-    """Return `html` with only allowlisted tags, attributes, URLs and styles left."""
+def sanitize_html(html: str, policy: MarkupPolicy = STRICT) -> str:
+    """Return `html` with only allowlisted tags, attributes, URLs and styles left, and only the math and
+    media tags `policy` keeps (`anki_markup`)."""
     soup = BeautifulSoup(html, "html.parser")
-    sanitize_tree(soup)
+    sanitize_tree(soup, policy)
     return soup.decode()
 
 
-def sanitize_tree(root: Tag) -> None:
+def sanitize_tree(root: Tag, policy: MarkupPolicy = STRICT) -> None:
     """Sanitize a parsed tree in place."""
     for node in list(root.descendants):
         if node.decomposed:
@@ -65,6 +70,20 @@ def sanitize_tree(root: Tag) -> None:
             node.extract()
         elif isinstance(node, Tag):
             _sanitize_tag(node)
+    root.smooth()  # text split around a removed comment is one text once written out
+    _guard_markup(root, policy)
+
+
+def _guard_markup(root: Tag, policy: MarkupPolicy) -> None:
+    """Anki's own markup, in every text node and attribute value, as `policy` allows."""
+    for node in list(root.descendants):
+        if isinstance(node, Tag):
+            for name, value in list(node.attrs.items()):
+                node[name] = guard_text(_text(value), policy, math_here=False)
+        elif isinstance(node, NavigableString):
+            math_here = not any(parent.name in _NO_MATH for parent in node.parents)
+            if (guarded := guard_text(str(node), policy, math_here=math_here)) != node:
+                node.replace_with(guarded)
 
 
 def _sanitize_tag(tag: Tag) -> None:
@@ -76,12 +95,16 @@ def _sanitize_tag(tag: Tag) -> None:
         return
     allowed = _GLOBAL_ATTRIBUTES | _TAG_ATTRIBUTES.get(tag.name, frozenset())
     for name, value in list(tag.attrs.items()):
-        text = " ".join(value) if isinstance(value, list) else value
-        clean = _clean_attribute(name, text) if name in allowed else None
+        clean = _clean_attribute(name, _text(value)) if name in allowed else None
         if clean:
             tag[name] = clean
         else:
             del tag[name]
+
+
+def _text(value: str | list[str]) -> str:
+    """An attribute's value as written (bs4 splits `class` and other multi-valued ones into lists)."""
+    return " ".join(value) if isinstance(value, list) else value
 
 
 def _clean_attribute(name: str, value: str) -> str | None:

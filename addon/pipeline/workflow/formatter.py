@@ -26,7 +26,9 @@ async def format_batch(agents: Agents, record: RunRecord, work: TopicWork, cards
 
     A card whose repair fails is kept with its findings, and the failure is recorded.
     """
-    formatted = [touched(card, Role.FORMATTER) for card in await asyncio.to_thread(format_cards, cards)]
+    formatted = [
+        touched(card, Role.FORMATTER) for card in await asyncio.to_thread(format_cards, cards, record.markup)
+    ]
     broken = [i for i, card in enumerate(formatted) if needs_repair(card)]
     repairs = await asyncio.gather(
         *(agents.repair(formatted[i].draft, formatted[i].lints, topic=work.topic.name) for i in broken),
@@ -38,6 +40,8 @@ async def format_batch(agents: Agents, record: RunRecord, work: TopicWork, cards
         elif isinstance(repaired, BaseException):
             raise repaired
         else:
-            formatted[index] = format_card(formatted[index].model_copy(update={"draft": repaired}))
+            formatted[index] = format_card(
+                formatted[index].model_copy(update={"draft": repaired}), record.markup
+            )
     record.finish(work.key, formatted)
     return formatted

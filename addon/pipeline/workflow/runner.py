@@ -17,6 +17,7 @@ from workflows.errors import WorkflowCancelledByUser, WorkflowTimeoutError
 from workflows.handler import WorkflowHandler
 
 from ..agents.team import Agents
+from ..cards.anki_markup import MarkupPolicy
 from ..llm.client import LLMClient
 from ..llm.slots import Slots
 from ..llm.usage import UsageMeter
@@ -164,7 +165,8 @@ async def _execute(
 ) -> RunResult:
     usage = UsageMeter()
     llm = LLMClient(settings.llm, usage=usage, max_requests=settings.max_requests_per_run)
-    record = RunRecord(settings.mode, usage)
+    markup = MarkupPolicy.for_sources((source.text for source in start.sources), settings.math)
+    record = RunRecord(settings.mode, usage, markup)
     agents = Agents(llm, Slots(settings.max_concurrency))
     route: type[Route] = OrchestratorWorkflow if settings.mode == "orchestrator" else PlannedWorkflow
     workflow = route(settings, agents, record)

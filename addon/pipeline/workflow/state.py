@@ -7,6 +7,7 @@ from typing import Any, TypeVar
 
 from workflows import Context
 
+from ..cards.anki_markup import STRICT, MarkupPolicy
 from ..cards.lints import with_cross_card_lints
 from ..errors import PipelineError
 from ..llm.usage import UsageMeter
@@ -27,9 +28,11 @@ class RunRecord:
     Steps write to it as they go, so that the cards finished before a cancellation or a timeout are kept.
     """
 
-    def __init__(self, mode: Mode, usage: UsageMeter) -> None:
+    def __init__(self, mode: Mode, usage: UsageMeter, markup: MarkupPolicy = STRICT) -> None:
         self.mode = mode
         self.usage = usage
+        self.markup = markup
+        """The math and media tags the run's cards may keep."""
         self.outline: Outline | None = None
         self.errors: list[StepError] = []
         self._finished: dict[tuple[int, int], list[Card]] = {}
