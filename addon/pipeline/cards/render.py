@@ -54,6 +54,17 @@ _VERBATIM = re.compile(r"\\\(.*?\\\)|\\\[.*?\\\]|\[(\$\$?|latex)\].*?\[/\1\]", r
 _PLACEHOLDER = re.compile("\ue000(\\d+)\ue001")
 _PRIVATE_USE = re.compile("[\ue000\ue001]")
 
+MAX_NESTING = 20
+"""How deep quotes and lists may nest in a field (a `>` or two columns of indentation count one level).
+Python-Markdown recurses once per level: a few hundred levels exhaust the stack, and deep indentation over
+many lines takes minutes. Nobody writes a card that deep; a model stuck in a loop does."""
+_CODE_FENCE = re.compile(r"^[ \t]*(```|~~~)")
+_LINE_PREFIX = re.compile(r"[ \t>]*")
+
+
+class RenderError(ValueError):
+    """A field that cannot be rendered; str() says why, in words fit for the repair prompt."""
+
 
 def render_markdown(text: str, policy: MarkupPolicy = STRICT) -> str:
     """Card-ready HTML for one field written in Markdown (raw HTML in it is allowed, then sanitized), with
@@ -71,6 +82,7 @@ def render_markdown(text: str, policy: MarkupPolicy = STRICT) -> str:
 @lru_cache(maxsize=512)
 def markdown_to_html(text: str) -> str:
     """Markdown's own HTML for `text`, math and cloze markers intact; not sanitized (the lints read this)."""
+    _check_nesting(text)
     converter: markdown.Markdown | None = getattr(_local, "converter", None)
     if converter is None:
         converter = _local.converter = markdown.Markdown(extensions=list(MARKDOWN_EXTENSIONS))
@@ -78,6 +90,25 @@ def markdown_to_html(text: str) -> str:
     return _PLACEHOLDER.sub(
         lambda m: html.escape(stashed[int(m.group(1))]), converter.reset().convert(protected)
     )
+
+
+def _check_nesting(text: str) -> None:
+    """RenderError if quotes and lists nest deeper than MAX_NESTING, code blocks aside."""
+    fence: str | None = None
+    for line in text.splitlines():
+        if opener := _CODE_FENCE.match(line):
+            fence = None if fence == opener.group(1) else fence or opener.group(1)
+            continue
+        if fence is not None:
+            continue
+        prefix = _LINE_PREFIX.match(line)
+        assert prefix is not None  # the pattern matches the empty string
+        marks = prefix.group(0)
+        depth = marks.count(">") + len(marks.replace(">", "").expandtabs(4)) // 2
+        if depth > MAX_NESTING:
+            raise RenderError(
+                f"quotes or lists are nested {depth} levels deep; at most {MAX_NESTING} can be shown"
+            )
 
 
 def _stash(text: str) -> tuple[str, list[str]]:

@@ -24,7 +24,8 @@ async def format_batch(agents: Agents, record: RunRecord, work: TopicWork, cards
     """The deterministic Formatter; only cards it finds broken go to the LLM for repair, all at once.
     The formatted batch is recorded as finished.
 
-    A card whose repair fails is kept with its findings, and the failure is recorded.
+    A card whose repair fails is kept with its findings, and the failure is recorded; a card that still
+    cannot be rendered is left out (`RunRecord.finish`).
     """
     formatted = [
         touched(card, Role.FORMATTER) for card in await asyncio.to_thread(format_cards, cards, record.markup)
@@ -43,5 +44,4 @@ async def format_batch(agents: Agents, record: RunRecord, work: TopicWork, cards
             formatted[index] = format_card(
                 formatted[index].model_copy(update={"draft": repaired}), record.markup
             )
-    record.finish(work.key, formatted)
-    return formatted
+    return record.finish(work, formatted)
