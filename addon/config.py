@@ -24,6 +24,7 @@ LABELS = {
     "temperature": "Temperature",
     "request_timeout": "Request timeout",
     "context_window": "Context window",
+    "max_reply_tokens": "Longest reply",
     "structured_output": "Structured output",
     "max_attempts": "Attempts per request",
     "max_backoff": "Longest wait between attempts",
