@@ -29,11 +29,14 @@ from .events import PipelineStart, ProgressEvent, Regeneration
 from .orchestrator import OrchestratorWorkflow
 from .planned import PlannedWorkflow
 from .route import Route
+from .sources import prepare
 from .state import RunRecord
 
 logger = logging.getLogger(__name__)
 
 OnEvent = Callable[[ProgressEvent], None]
+SOURCE_STEP = "text"
+"""The step named in errors about the sources themselves (nothing to learn from, too long)."""
 
 
 async def generate(
@@ -166,9 +169,15 @@ async def _execute(
     on_handler: Callable[[WorkflowHandler], None] | None = None,
 ) -> RunResult:
     usage = UsageMeter()
-    llm = LLMClient(settings.llm, usage=usage, max_requests=settings.max_requests_per_run)
+    prepared = prepare(start.sources, settings, cut=start.regeneration is None)
+    start = start.model_copy(update={"sources": prepared.sources})
     markup = MarkupPolicy.for_sources((source.text for source in start.sources), settings.math)
     record = RunRecord(settings.mode, usage, markup)
+    for problem in prepared.problems:
+        record.fail(SOURCE_STEP, problem)
+    if not start.sources:
+        return record.result()
+    llm = LLMClient(settings.llm, usage=usage, max_requests=settings.max_requests_per_run)
     agents = Agents(llm, Slots(settings.max_concurrency))
     route: type[Route] = OrchestratorWorkflow if settings.mode == "orchestrator" else PlannedWorkflow
     workflow = route(settings, agents, record)
