@@ -366,12 +366,14 @@ def test_a_base_url_without_http_scheme_is_named_as_such() -> None:
         ask(client)
 
 
-def test_a_body_that_is_not_a_chat_completion_is_not_retried(fake_openai: FakeOpenAI) -> None:
-    fake_openai.script(Reply.malformed())
+def test_an_answer_without_a_completion_is_asked_again_then_named(fake_openai: FakeOpenAI) -> None:
+    fake_openai.script(Reply.malformed('{"choices": []}'), Reply.json(GOOD))
+    assert ask(LLMClient(fake_openai.settings())) == Pair(**GOOD)
 
+    fake_openai.on("Pair", Reply.malformed())
     with pytest.raises(LLMError, match="not a chat completion; check the base URL"):
-        ask(LLMClient(fake_openai.settings()))
-    assert len(fake_openai.requests) == 1
+        ask(LLMClient(fake_openai.settings(max_attempts=2)))
+    assert len(fake_openai.requests) == 4
 
 
 # --- keys -------------------------------------------------------------------------------------------------

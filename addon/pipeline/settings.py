@@ -23,17 +23,10 @@ class LLMSettings(BaseModel):
     request_timeout: float = Field(default=60.0, gt=0)
     context_window: int = Field(default=16_000, gt=512)
     max_reply_tokens: int = Field(
-        default=8000,
-        ge=256,
-        description="Longest reply asked for, in tokens; at most half the context window.",
+        default=8000, ge=256, le=1_000_000, description="Longest reply, in tokens; at most half the context."
     )
     structured_output: StructuredOutput = "json_schema"
-    max_attempts: int = Field(
-        default=4,
-        ge=1,
-        description="Requests per step, the first included: retries after errors and re-asks after invalid "
-        "replies draw on the same budget.",
-    )
+    max_attempts: int = Field(default=4, ge=1, description="Requests per step, retries and re-asks included.")
     max_backoff: float = Field(default=30.0, gt=0, description="Longest wait between attempts, seconds.")
     price_per_million_prompt: float | None = None
     price_per_million_completion: float | None = None

@@ -17,12 +17,16 @@ from pydantic import BaseModel
 
 from ..errors import LLMError, StructuredOutputError
 from ..settings import LLMSettings
-from .openai_llm import OpenAICompatibleLLM, ReplyTooLarge
+from .openai_llm import NotACompletion, OpenAICompatibleLLM, ReplyTooLarge
 from .retry import Attempts
 from .structured import InvalidReply, StructuredRequest
 from .usage import UsageMeter
 
 T = TypeVar("T", bound=BaseModel)
+
+UNUSABLE_REPLIES = (InvalidReply, ReplyTooLarge, NotACompletion)
+"""Replies asked for again while the step has requests left: one that does not validate, one too large to
+read, an answer without a completion. Only the first kind is shown back to the model, for repair."""
 
 logger = logging.getLogger(__name__)
 
@@ -56,8 +60,10 @@ class LLMClient:
             try:
                 reply = await self._ask(request, asking, step, attempts)
                 return request.parse(reply)
-            except (InvalidReply, ReplyTooLarge) as e:
+            except UNUSABLE_REPLIES as e:
                 problem = str(e)
+                if attempts.left <= 0 and isinstance(e, LLMError):
+                    raise
             if attempts.left <= 0:
                 raise StructuredOutputError(
                     f"The model's replies for step '{step}' did not match the expected {request.name} "

@@ -65,6 +65,11 @@ class ReplyTooLarge(LLMError):
     """The server sent more than MAX_REPLY_BYTES; the rest was not read."""
 
 
+class NotACompletion(LLMError):
+    """A successful answer that holds no chat completion: not JSON, no choices (as a content filter may
+    answer), or another server altogether."""
+
+
 class OpenAICompatibleLLM(FunctionCallingLLM):
     """A llama-index LLM for any OpenAI-compatible chat-completions endpoint, over httpx.
 
@@ -263,7 +268,7 @@ class OpenAICompatibleLLM(FunctionCallingLLM):
             raw = response.json()
             completion = Completion.model_validate(raw)
         except ValueError:  # also pydantic's ValidationError
-            raise LLMError(
+            raise NotACompletion(
                 f"The model server at {self.endpoint} answered step '{step}' with something that is "
                 "not a chat completion; check the base URL.",
                 status=response.status_code,
