@@ -4,7 +4,7 @@
     python -m addon.cli lint --json run.json
 
 Failures end with a one-line message on stderr and exit code 2; `lint` exits 1 when it finds something;
-Ctrl-C during `generate` keeps the cards finished so far and exits 130.
+Ctrl-C during `generate` keeps the cards made so far and exits 130.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, get_args
 if TYPE_CHECKING:
     from .pipeline.models import Card, RunResult
     from .pipeline.workflow.events import ProgressEvent
+    from .pipeline.workflow.runner import PipelineRun
 
 EXIT_FINDINGS = 1
 EXIT_FAILED = 2
@@ -89,7 +90,28 @@ def _parser() -> argparse.ArgumentParser:
         type=_positive_int,
         default=defaults.max_attempts,
         metavar="N",
-        help="attempts per request, the first included (default: %(default)s)",
+        help="requests per step, retries and re-asks included (default: %(default)s)",
+    )
+    generate.add_argument(
+        "--max-backoff",
+        type=_positive_float,
+        default=defaults.max_backoff,
+        metavar="S",
+        help="longest wait between attempts, in seconds (default: %(default)g)",
+    )
+    generate.add_argument(
+        "--request-timeout",
+        type=_positive_float,
+        default=defaults.request_timeout,
+        metavar="S",
+        help="seconds for one answer (default: %(default)g)",
+    )
+    generate.add_argument(
+        "--time-limit",
+        type=_positive_float,
+        default=run_defaults.run_timeout,
+        metavar="S",
+        help="seconds for the whole run; the cards made by then are kept (default: %(default)g)",
     )
     generate.add_argument("--json", type=Path, metavar="OUT", help="write the whole run result as JSON")
     generate.add_argument("--apkg", type=Path, metavar="OUT", help="write the cards as an Anki package")
@@ -110,13 +132,20 @@ def _positive_int(text: str) -> int:
     return value
 
 
+def _positive_float(text: str) -> float:
+    value = float(text)
+    if not value > 0:
+        raise argparse.ArgumentTypeError("must be more than 0")
+    return value
+
+
 # generate
 
 
 def _generate(args: argparse.Namespace) -> int:
     text = _read(args.input)
     if not text.strip():
-        raise CliError(f"{args.input} is empty")
+        raise CliError(f"{args.input} has no words to learn from: it is empty")
 
     from .pipeline.models import Source
     from .pipeline.settings import LLMSettings, PipelineSettings
@@ -129,22 +158,35 @@ def _generate(args: argparse.Namespace) -> int:
             api_key_env=args.api_key_env,
             structured_output=args.structured_output,
             max_attempts=args.max_attempts,
+            request_timeout=args.request_timeout,
+            max_backoff=args.max_backoff,
         ),
         mode=args.mode,
         max_concurrency=args.concurrency,
         target_language=args.language,
         math=args.math,
+        run_timeout=args.time_limit,
     )
     run = PipelineRun([Source(text=text, title=args.input.name)], settings, on_event=_on_event)
     run.start()
     try:
-        result = run.result(timeout=None)
+        result = _wait(run)
     except KeyboardInterrupt:
-        _say("cancelling; keeping the cards finished so far")
+        _say("cancelling; keeping the cards made so far")
         run.cancel()
-        result = run.result(timeout=None)
+        result = _wait(run)
     _write_outputs(result, args)
     return _exit_code(result)
+
+
+def _wait(run: PipelineRun) -> RunResult:
+    """The run's result, waited for in short steps: Linux may hand Ctrl-C to one of the run's threads,
+    and a main thread blocked in one long wait would not notice it until the run ends."""
+    while True:
+        try:
+            return run.result(timeout=0.2)
+        except TimeoutError:
+            continue
 
 
 def _on_event(event: ProgressEvent) -> None:

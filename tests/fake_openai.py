@@ -292,6 +292,12 @@ class _Handler(BaseHTTPRequestHandler):
             self._reset()
             return
         payload = reply.render(request, number)
+        try:
+            self._reply(reply, payload, fake)
+        except (BrokenPipeError, ConnectionResetError):  # the client gave up waiting
+            self.close_connection = True
+
+    def _reply(self, reply: Reply, payload: bytes, fake: FakeOpenAI) -> None:
         if reply.truncate:
             self._send(reply.status, reply.headers, payload, cut=len(payload) // 2)
             if reply.reset_mid_body:
@@ -319,15 +325,12 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         if drip:
             self.wfile.flush()
+            self.close_connection = True
             for byte in body:
                 if closing is not None and closing.wait(drip):
-                    break
-                try:
-                    self.wfile.write(bytes((byte,)))
-                    self.wfile.flush()
-                except OSError:  # the client gave up
-                    break
-            self.close_connection = True
+                    return
+                self.wfile.write(bytes((byte,)))
+                self.wfile.flush()
             return
         self.wfile.write(body if cut is None else body[:cut])
         if cut is not None:

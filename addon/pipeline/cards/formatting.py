@@ -33,23 +33,20 @@ def format_card(card: Card, policy: MarkupPolicy = STRICT) -> Card:
         draft = fix_draft(card.draft)
         return _formatted(card, draft, lint_card(draft), policy)
     except Exception as error:  # one pathological card must not cost the others
-        if not isinstance(error, RenderError):
-            logger.warning("Card %s could not be rendered", card.id, exc_info=True)
-        problem = str(error) if isinstance(error, RenderError) else f"an error ({type(error).__name__})"
-        finding = LintFinding(lint_id=RENDER_FAILED, message=f"The card could not be rendered: {problem}.")
-        return card.model_copy(update={"fields": {}, "lints": [finding]})
+        return card.model_copy(update={"fields": {}, "lints": [_failure(error)]})
 
 
 def format_cards(cards: Sequence[Card], policy: MarkupPolicy = STRICT) -> list[Card]:
     """`format_card` for a run's cards, with the lints that compare cards (among those that rendered)."""
     formatted = [format_card(card, policy) for card in cards]
-    rendered = [i for i, card in enumerate(formatted) if not render_failed(card)]
-    findings = with_cross_card_lints(
-        [formatted[i].lints for i in rendered], [formatted[i].draft for i in rendered]
-    )
-    for index, card_findings in zip(rendered, findings, strict=True):
-        formatted[index] = formatted[index].model_copy(update={"lints": card_findings})
-    return formatted
+    findings = _compared([card.lints for card in formatted], [card.draft for card in formatted])
+    return [card.model_copy(update={"lints": f}) for card, f in zip(formatted, findings, strict=True)]
+
+
+def lint_drafts(drafts: Sequence[CardDraft]) -> list[list[LintFinding]]:
+    """The lints of each draft and those that compare them; a draft that cannot be linted gets
+    `render-failed` instead and is left out of the comparisons."""
+    return _compared([_lint(draft) for draft in drafts], drafts)
 
 
 def render_failed(card: Card) -> bool:
@@ -70,6 +67,30 @@ def note_fields(draft: CardDraft, policy: MarkupPolicy = STRICT) -> dict[str, st
     else:
         sides = {"Text": draft.text, "Extra": draft.extra}
     return {name: render_markdown(text, policy) for name, text in sides.items()}
+
+
+def _lint(draft: CardDraft) -> list[LintFinding]:
+    try:
+        return lint_card(draft)
+    except Exception as error:  # as in format_card
+        return [_failure(error)]
+
+
+def _failure(error: Exception) -> LintFinding:
+    if not isinstance(error, RenderError):
+        logger.warning("A card could not be rendered", exc_info=True)
+    problem = str(error) if isinstance(error, RenderError) else f"an error ({type(error).__name__})"
+    return LintFinding(lint_id=RENDER_FAILED, message=f"The card could not be rendered: {problem}.")
+
+
+def _compared(findings: Sequence[list[LintFinding]], drafts: Sequence[CardDraft]) -> list[list[LintFinding]]:
+    """Each card's findings with the lints that compare cards, among the cards that could be linted."""
+    linted = [i for i, own in enumerate(findings) if not any(f.lint_id == RENDER_FAILED for f in own)]
+    compared = with_cross_card_lints([findings[i] for i in linted], [drafts[i] for i in linted])
+    result = list(findings)
+    for index, own in zip(linted, compared, strict=True):
+        result[index] = own
+    return result
 
 
 def _formatted(card: Card, draft: CardDraft, findings: list[LintFinding], policy: MarkupPolicy) -> Card:
