@@ -17,6 +17,7 @@ Each run is measured into an `Outcome`:
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import json
 import os
@@ -26,6 +27,7 @@ import subprocess
 import sys
 import tempfile
 import threading
+import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -112,6 +114,8 @@ class Outcome:
     errors: list[str] = field(default_factory=list)
     requests: int = 0
     cancelled: bool = False
+    stall_ms: float | None = None
+    """The main thread's worst stall while the run worked (surfaces where one is measured)."""
 
     @property
     def lost(self) -> int:
@@ -152,7 +156,8 @@ class Server:
 
     def __init__(self, fault: Fault) -> None:
         self.fault = fault
-        self.crew = Crew(cards_per_topic=CARDS_PER_TOPIC, review=keep_all, **fault.crew)
+        options = copy.deepcopy(dict(fault.crew))  # the crew uses up its scripted decisions
+        self.crew = Crew(cards_per_topic=CARDS_PER_TOPIC, review=keep_all, **options)
         self.made = 0
         self._steps: set[str] = set()
         self._lock = threading.Lock()
@@ -403,8 +408,26 @@ def run_pipeline(fault: Fault) -> Outcome:
             return Outcome(errors=[str(error)])
         run = PipelineRun([Source(text=source_text(fault))], settings, on_event=on_event)
         run.start()
-        result = run.result(timeout=120)
-        return measure(result, script.made, len(server.requests))
+        stall = heartbeat(lambda: run.result(timeout=0) is not None)
+        outcome = measure(run.result(), script.made, len(server.requests))
+        outcome.stall_ms = stall
+        return outcome
+
+
+def heartbeat(finished: Callable[[], bool], period: float = 0.01, limit: float = 120.0) -> float:
+    """Beat every `period` on this thread until `finished()`; the longest a beat came late, in ms. With the
+    run in its own thread, this is how long the run kept this thread (in the dialog: Qt's) from running."""
+    worst, deadline = 0.0, time.monotonic() + limit
+    while time.monotonic() < deadline:
+        try:
+            if finished():
+                return worst * 1000
+        except TimeoutError:
+            pass
+        before = time.monotonic()
+        time.sleep(period)
+        worst = max(worst, time.monotonic() - before - period)
+    raise TimeoutError(f"the run did not end within {limit:g} s")
 
 
 def run_cli(fault: Fault, folder: Path) -> Outcome:
