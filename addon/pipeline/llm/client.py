@@ -61,14 +61,9 @@ class LLMClient:
                 reply = await self._ask(request, asking, step, attempts)
                 return request.parse(reply)
             except UNUSABLE_REPLIES as e:
+                if attempts.left <= 0:
+                    raise _final(e, step, request.name, attempts.used) from None
                 problem = str(e)
-                if attempts.left <= 0 and isinstance(e, LLMError):
-                    raise
-            if attempts.left <= 0:
-                raise StructuredOutputError(
-                    f"The model's replies for step '{step}' did not match the expected {request.name} "
-                    f"format ({_requests(attempts.used)}); the last problem: {problem}"
-                ) from None
             if reply is not None and asking is conversation:
                 how, asking = "a repair", [*conversation, *request.repair(reply, problem)]
             else:
@@ -91,6 +86,16 @@ class LLMClient:
             messages, step=step, attempts=attempts, **request.options()
         )
         return response
+
+
+def _final(error: InvalidReply | LLMError, step: str, name: str, requests: int) -> LLMError:
+    """The error that ends a step whose requests are spent: an unusable answer says itself what it was."""
+    if isinstance(error, LLMError):
+        return error
+    return StructuredOutputError(
+        f"The model's replies for step '{step}' did not match the expected {name} format "
+        f"({_requests(requests)}); the last problem: {error.summary}"
+    )
 
 
 def _requests(n: int) -> str:

@@ -36,7 +36,12 @@ ECHO_LIMIT = 8000
 
 
 class InvalidReply(ValueError):
-    """A reply that gave no valid instance; str() says what is wrong, in words fit for the repair prompt."""
+    """A reply that gave no valid instance; str() says what is wrong, in words fit for the repair prompt,
+    and `summary` says it in one short line for people."""
+
+    def __init__(self, problem: str, summary: str | None = None) -> None:
+        super().__init__(problem)
+        self.summary = summary or problem
 
 
 @dataclass(frozen=True)
@@ -84,10 +89,13 @@ class StructuredRequest(Generic[T]):
             data = extract_json_object(self._json_text(response))
             return self.output_cls.model_validate(data)
         except (InvalidReply, ValidationError) as e:
-            problem = describe_validation_error(e) if isinstance(e, ValidationError) else str(e)
+            if isinstance(e, ValidationError):
+                problem, summary = describe_validation_error(e), describe_validation_error(e, limit=1)
+            else:
+                problem = summary = str(e)
             if response.additional_kwargs.get("finish_reason") == "length":
-                problem = f"{CUT_OFF} ({problem})"
-            raise InvalidReply(problem) from None
+                problem, summary = f"{CUT_OFF} ({problem})", CUT_OFF
+            raise InvalidReply(problem, summary) from None
 
     def repair(self, response: ChatResponse, problem: str) -> list[ChatMessage]:
         """The messages that show the model its bad reply and what is wrong with it.
