@@ -303,3 +303,44 @@ def test_format_cards_adds_cross_card_lints() -> None:
     cards = [Card(id=str(i), draft=BasicCard(question="What is RSI?", answer=a)) for i, a in enumerate("ab")]
     first, second = format_cards(cards)
     assert first.lints == [] and [f.lint_id for f in second.lints] == ["duplicate-card"]
+
+
+PATHOLOGICAL = [
+    (">" * 3000 + " deep", "quotes or lists are nested 3000 levels deep; at most 20 can be shown"),
+    ("\n".join("  " * i + "- x" for i in range(40)), "quotes or lists are nested 21 levels deep"),
+    ("[" * 3000 + "](x)", "it has 3000 “[” outside code blocks; at most 300 can be shown"),
+    ("<div>" * 500 + "x", "HTML elements are nested more than 100 levels deep"),
+    ("<b>" * 1200, "HTML elements are nested more than 100 levels deep"),
+]
+
+
+@pytest.mark.parametrize(("extra", "problem"), PATHOLOGICAL)
+def test_a_card_that_cannot_be_rendered_gets_a_blocking_finding(extra: str, problem: str) -> None:
+    card = format_card(Card(id="p", draft=BasicCard(question="Deep?", answer="Yes", extra=extra)))
+
+    assert card.fields == {} and needs_repair(card)
+    (finding,) = card.lints
+    assert finding.lint_id == "render-failed" and problem in finding.message
+
+
+def test_code_blocks_may_hold_brackets_and_indentation() -> None:
+    lines = [" " * (4 + 44 * (i % 2)) + f"m[[[[[{i}]]]]]" for i in range(120)]  # 600 "[", 48 columns deep
+    code = "```python\n" + "\n".join(lines) + "\n```"
+    card = format_card(Card(id="c", draft=BasicCard(question="Code?", answer="Yes", extra=code)))
+
+    assert (
+        card.lints == [] and "m[[[[[119]]]]]" in BeautifulSoup(card.fields["Extra"], "html.parser").get_text()
+    )
+
+
+def test_one_card_that_cannot_be_rendered_leaves_the_others_alone() -> None:
+    cards = [
+        Card(id="a", draft=BasicCard(question="What is RSI?", answer="A momentum indicator")),
+        Card(id="b", draft=BasicCard(question="Deep?", answer="x", extra=">" * 500)),
+        Card(id="c", draft=BasicCard(question="What is RSI?", answer="A momentum indicator")),
+    ]
+    first, broken, duplicate = format_cards(cards)
+
+    assert first.fields and first.lints == [] and broken.fields == {}
+    assert [f.lint_id for f in broken.lints] == ["render-failed"]
+    assert [f.lint_id for f in duplicate.lints] == ["duplicate-card"]
