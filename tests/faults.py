@@ -115,6 +115,7 @@ class Outcome:
     unsafe: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
     requests: int = 0
+    """Requests the run made (attempts included), as it counts them."""
     cancelled: bool = False
     stall_ms: float | None = None
     """The main thread's worst stall while the run worked (surfaces where one is measured)."""
@@ -411,7 +412,7 @@ def run_pipeline(fault: Fault) -> Outcome:
         run = PipelineRun([Source(text=source_text(fault))], settings, on_event=on_event)
         run.start()
         stall = heartbeat(lambda: run.result(timeout=0) is not None)
-        outcome = measure(run.result(), script.made, len(server.requests))
+        outcome = measure(run.result(), script.made)
         outcome.stall_ms = stall
         return outcome
 
@@ -471,7 +472,7 @@ def run_cli(fault: Fault, folder: Path) -> Outcome:
         if not out_json.exists():
             return Outcome(errors=[seen[-1] if seen else "(no output)"], requests=len(server.requests))
         result = RunResult.model_validate_json(out_json.read_text(encoding="utf-8"))
-        outcome = measure(result, script.made, len(server.requests))
+        outcome = measure(result, script.made)
         if out_apkg.exists():
             outcome.unsafe += _apkg_problems(out_apkg, folder, len(result.cards))
         if process.returncode == 2:
@@ -479,7 +480,7 @@ def run_cli(fault: Fault, folder: Path) -> Outcome:
         return outcome
 
 
-def measure(result: RunResult, made: int, requests: int) -> Outcome:
+def measure(result: RunResult, made: int) -> Outcome:
     """An Outcome from a run's result; the cards are inserted into a fresh collection and rendered."""
     left_out = sum(e.message.startswith("A card was left out.") for e in result.errors)
     ids = [card.id for card in result.cards]
@@ -505,7 +506,7 @@ def measure(result: RunResult, made: int, requests: int) -> Outcome:
         duplicates=max(0, len(result.cards) - made) + len(ids) - len(set(ids)),
         unsafe=problems,
         errors=[e.message for e in result.errors],
-        requests=requests,
+        requests=result.usage.requests,
         cancelled=result.cancelled,
     )
 
