@@ -92,27 +92,18 @@ def _parser() -> argparse.ArgumentParser:
         metavar="N",
         help="requests per step, retries and re-asks included (default: %(default)s)",
     )
-    generate.add_argument(
-        "--max-backoff",
-        type=_positive_float,
-        default=defaults.max_backoff,
-        metavar="S",
-        help="longest wait between attempts, in seconds (default: %(default)g)",
-    )
-    generate.add_argument(
-        "--request-timeout",
-        type=_positive_float,
-        default=defaults.request_timeout,
-        metavar="S",
-        help="seconds for one answer (default: %(default)g)",
-    )
-    generate.add_argument(
-        "--time-limit",
-        type=_positive_float,
-        default=run_defaults.run_timeout,
-        metavar="S",
-        help="seconds for the whole run; the cards made by then are kept (default: %(default)g)",
-    )
+    for flag, seconds, meaning in (
+        ("--max-backoff", defaults.max_backoff, "longest wait between attempts"),
+        ("--request-timeout", defaults.request_timeout, "time for one answer"),
+        ("--time-limit", run_defaults.run_timeout, "time for the whole run; the cards made by then are kept"),
+    ):
+        generate.add_argument(
+            flag,
+            type=_positive_float,
+            default=seconds,
+            metavar="S",
+            help=f"{meaning} (default: %(default)g s)",
+        )
     generate.add_argument("--json", type=Path, metavar="OUT", help="write the whole run result as JSON")
     generate.add_argument("--apkg", type=Path, metavar="OUT", help="write the cards as an Anki package")
     generate.add_argument(
