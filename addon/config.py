@@ -68,7 +68,12 @@ FIRST_RUN = "No API key and no local model server are set up yet, so there is no
 
 
 class SettingsError(ValueError):
-    """Settings that cannot be used; str() is one line naming the setting and what is wrong with it."""
+    """Settings that cannot be used; str() is one line naming the setting and what is wrong with it, and
+    `key` is that setting's config.json key."""
+
+    def __init__(self, message: str, *, key: str | None = None) -> None:
+        super().__init__(message)
+        self.key = key
 
 
 @dataclass(frozen=True)
@@ -83,12 +88,12 @@ class Limit:
 @dataclass(frozen=True)
 class CheckedConfig:
     """A config as the add-on will use it: `values` has the default in place of every value it cannot use,
-    and `problems` says which, one line each."""
+    and `problems` says which, one line each. A broken endpoint key is kept as it is, and is `error`."""
 
     values: dict[str, Any]
-    settings: PipelineSettings
     tags: list[str]
     problems: list[str]
+    error: SettingsError | None = None
 
 
 def read_config(mw: AnkiQt) -> dict[str, Any]:
@@ -98,12 +103,18 @@ def read_config(mw: AnkiQt) -> dict[str, Any]:
 
 def load_settings(mw: AnkiQt) -> PipelineSettings:
     """The settings the next run uses (defaults for broken values); SettingsError for a broken endpoint."""
-    return check_config(read_config(mw)).settings
+    checked = check_config(read_config(mw))
+    if checked.error is not None:
+        raise checked.error
+    return settings_from(checked.values)
 
 
 def default_tags(mw: AnkiQt) -> list[str]:
-    """Tags every added note gets (none for a broken value)."""
-    return check_config(read_config(mw)).tags
+    """Tags every added note gets (none for a broken value, which `setup_message` reports)."""
+    try:
+        return parse_tags(read_config(mw).get("default_tags"))
+    except ValueError:
+        return []
 
 
 def write_config(mw: AnkiQt, values: Mapping[str, Any]) -> PipelineSettings:
@@ -114,7 +125,8 @@ def write_config(mw: AnkiQt, values: Mapping[str, Any]) -> PipelineSettings:
     try:
         tags = parse_tags(config.get("default_tags"))
     except ValueError as error:
-        raise SettingsError(f"{LABELS['default_tags']} {error} (default_tags in the config).") from None
+        message = f"{LABELS['default_tags']} {error} (default_tags in the config)."
+        raise SettingsError(message, key="default_tags") from None
     mw.addonManager.writeConfig(__name__, config | flat(settings, tags))
     return settings
 
@@ -127,7 +139,8 @@ def settings_from(config: Mapping[str, Any]) -> PipelineSettings:
     try:
         return _validate(config)
     except ValidationError as error:
-        raise SettingsError(describe(error)) from None
+        key, sentence = next(iter(_problems(error).items()))
+        raise SettingsError(sentence, key=key) from None
 
 
 def check_config(config: Mapping[str, Any]) -> CheckedConfig:
@@ -137,24 +150,23 @@ def check_config(config: Mapping[str, Any]) -> CheckedConfig:
     values = dict(config)
     fallback = defaults()
     problems: list[str] = []
+    error: SettingsError | None = None
     try:
-        settings = _validate(values)
-    except ValidationError as error:
-        broken = _problems(error)
-        for key, sentence in broken.items():
+        _validate(values)
+    except ValidationError as invalid:
+        for key, sentence in _problems(invalid).items():
             if key in ENDPOINT_KEYS or key not in fallback:
-                raise SettingsError(sentence) from None
-        for key, sentence in broken.items():
-            values[key] = fallback[key]
-            problems.append(f"{sentence.removesuffix('.')}; using the default, {_shown(fallback[key])}.")
-        settings = _validate(values)
+                error = error or SettingsError(sentence, key=key)
+            else:
+                values[key] = fallback[key]
+                problems.append(f"{sentence.removesuffix('.')}; using the default, {_shown(fallback[key])}.")
     try:
         tags = parse_tags(values.get("default_tags"))
-    except ValueError as error:
+    except ValueError as wrong:
         tags = []
         values["default_tags"] = tags
-        problems.append(f"{LABELS['default_tags']} {error} (default_tags in the config); using none.")
-    return CheckedConfig(values, settings, tags, problems)
+        problems.append(f"{LABELS['default_tags']} {wrong} (default_tags in the config); using none.")
+    return CheckedConfig(values, tags, problems, error)
 
 
 def setup_message(config: Mapping[str, Any]) -> str | None:
@@ -162,10 +174,9 @@ def setup_message(config: Mapping[str, Any]) -> str | None:
 
     Broken endpoint first, then a first run (no key and no local server), then values replaced by defaults.
     """
-    try:
-        checked = check_config(config)
-    except SettingsError as error:
-        return f"Please fix the settings: {error}"
+    checked = check_config(config)
+    if checked.error is not None:
+        return f"Please fix the settings: {checked.error}"
     if needs_first_setup(config):
         return FIRST_RUN
     if checked.problems:
@@ -175,8 +186,12 @@ def setup_message(config: Mapping[str, Any]) -> str | None:
 
 def needs_first_setup(config: Mapping[str, Any]) -> bool:
     """No API key (in the config or its environment variable) and no server on this computer or network."""
-    key = str(config.get("api_key") or "") or os.environ.get(str(config.get("api_key_env") or ""), "")
-    return not key and not is_local_url(str(config.get("base_url") or ""))
+    return not api_key_of(config) and not is_local_url(str(config.get("base_url") or ""))
+
+
+def api_key_of(config: Mapping[str, Any]) -> str:
+    """The key the add-on would send: the config's, else the environment variable's (`resolved_api_key`)."""
+    return str(config.get("api_key") or "") or os.environ.get(str(config.get("api_key_env") or ""), "")
 
 
 def defaults() -> dict[str, Any]:
@@ -219,12 +234,6 @@ def parse_tags(value: Any) -> list[str]:
     if isinstance(value, list) and all(isinstance(tag, str) for tag in value):
         return [word for tag in value for word in tag.split()]
     raise ValueError('should be a list of tags, e.g. ["reading", "ai"]')
-
-
-def describe(error: ValidationError) -> str:
-    """The first problem in words, e.g. "Temperature should be less than or equal to 2 (temperature in the
-    config)."."""
-    return next(iter(_problems(error).values()))
 
 
 def _validate(config: Mapping[str, Any]) -> PipelineSettings:

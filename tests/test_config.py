@@ -41,8 +41,9 @@ def test_a_hand_edited_config_with_wrong_types_runs_on_defaults_and_says_so() ->
         CONFIG_JSON | {"temperature": "warm", "max_concurrency": -3, "mode": "fast", "default_tags": 5}
     )
 
-    assert (checked.settings.llm.temperature, checked.settings.max_concurrency) == (0.2, 4)
-    assert checked.settings.mode == "planned" and checked.tags == []
+    settings = settings_from(checked.values)
+    assert (settings.llm.temperature, settings.max_concurrency, settings.mode) == (0.2, 4, "planned")
+    assert checked.tags == [] and checked.error is None
     assert checked.problems == [
         "Temperature should be a valid number, unable to parse string as a number (temperature in the "
         "config); using the default, 0.2.",
@@ -67,8 +68,11 @@ def test_a_hand_edited_config_with_wrong_types_runs_on_defaults_and_says_so() ->
 )
 def test_a_broken_endpoint_is_never_replaced_by_a_default(values: dict, message: str) -> None:
     """A default URL would send the learner's text to a server they did not choose."""
-    with pytest.raises(SettingsError, match=re.escape(message)):
-        check_config(CONFIG_JSON | values)
+    checked = check_config(CONFIG_JSON | values | {"temperature": "warm"})
+
+    assert checked.error is not None and str(checked.error).startswith(message)
+    assert checked.values == CONFIG_JSON | values | {"temperature": 0.2}  # the rest is still repaired
+    assert checked.error.key == next(iter(values))
 
 
 @pytest.mark.parametrize(
