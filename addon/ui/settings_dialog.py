@@ -20,7 +20,6 @@ from aqt.qt import (
     QCompleter,
     QDialog,
     QDialogButtonBox,
-    QFormLayout,
     QHBoxLayout,
     QLabel,
     QLineEdit,
@@ -39,7 +38,7 @@ from ..config import SettingsError
 from ..loader import load_module
 from ..pipeline.llm.presets import CUSTOM, LOCAL_PRESETS, PRESETS, Preset, preset_for
 from . import SETTINGS_DIALOG, config_events
-from .settings_form import SettingsForm, add_row, choice_box, hint_label, set_choice
+from .settings_form import SettingsForm, add_row, choice_box, new_form, set_choice
 
 if TYPE_CHECKING:
     from ..pipeline.llm.connection import Verdict
@@ -105,9 +104,14 @@ class SettingsDialog(QDialog):
             | QDialogButtonBox.StandardButton.RestoreDefaults
         )
         self.save_button = buttons.button(QDialogButtonBox.StandardButton.Save)
+        if self.save_button is not None:
+            self.save_button.setDefault(True)
         self.restore_button = buttons.button(QDialogButtonBox.StandardButton.RestoreDefaults)
         qconnect(buttons.accepted, self._on_save)
         qconnect(buttons.rejected, self.reject)
+        for button in buttons.buttons():
+            if isinstance(button, QPushButton):
+                button.setAutoDefault(button is self.save_button)  # Enter saves, wherever the focus is
         assert self.restore_button is not None
         self.restore_button.setToolTip("Every setting but the connection (provider, address, key, model).")
         qconnect(self.restore_button.clicked, self._on_restore_defaults)
@@ -115,7 +119,7 @@ class SettingsDialog(QDialog):
 
     def _connection_tab(self) -> QWidget:
         tab = QWidget()
-        form = QFormLayout(tab)
+        form = new_form(tab)
         self.provider = QComboBox()
         for preset in PRESETS:
             self.provider.addItem(preset.name, preset)
@@ -132,7 +136,8 @@ class SettingsDialog(QDialog):
         self.look_again_button.setAutoDefault(False)
         qconnect(self.look_again_button.clicked, self._find_local_servers)
         self.server_buttons: list[QPushButton] = []
-        self.local_layout.addWidget(self.local_label, stretch=1)
+        self.local_layout.addWidget(self.local_label)
+        self.local_layout.addStretch()
         self.local_layout.addWidget(self.look_again_button)
         form.addRow("On this computer:", local)
 
@@ -161,9 +166,7 @@ class SettingsDialog(QDialog):
         self.api_key_env = QLineEdit()
         self.api_key_env.setPlaceholderText("none")
         qconnect(self.api_key_env.textEdited, self._on_key_edited)
-        add_row(form, "api_key_env", self.api_key_env)
-        self.env_hint = hint_label()
-        form.addRow("", self.env_hint)
+        self.env_hint = add_row(form, "api_key_env", self.api_key_env)
 
         self.model = QComboBox()
         self.model.setEditable(True)
@@ -174,21 +177,28 @@ class SettingsDialog(QDialog):
             completer.setFilterMode(Qt.MatchFlag.MatchContains)
             completer.setCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
             completer.setCompletionMode(QCompleter.CompletionMode.PopupCompletion)
-        add_row(form, "model", self.model)
-        self.model_hint = hint_label()
-        form.addRow("", self.model_hint)
+        self.model_hint = add_row(form, "model", self.model)
 
         self.structured_output = choice_box("structured_output")
-        add_row(
-            form,
-            "structured_output",
-            self.structured_output,
-            "Test connection picks the one your server honours.",
-        )
+        hint = "Test connection picks the one your server honours."
+        add_row(form, "structured_output", self.structured_output, hint, compact=True)
+
+        test = QWidget()
+        column = QVBoxLayout(test)
+        column.setContentsMargins(0, 6, 0, 0)
+        button_row = QHBoxLayout()
         self.test_button = QPushButton("Test connection")
         self.test_button.setAutoDefault(False)
         qconnect(self.test_button.clicked, self._on_test)
-        form.addRow("", self.test_button)
+        button_row.addWidget(self.test_button)
+        button_row.addStretch()
+        column.addLayout(button_row)
+        self.verdict_label = QLabel()
+        self.verdict_label.setWordWrap(True)
+        self.verdict_label.setTextFormat(Qt.TextFormat.PlainText)  # it quotes what servers say
+        self.verdict_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        column.addWidget(self.verdict_label)
+        form.addRow("", test)
         return tab
 
     # values
@@ -236,6 +246,7 @@ class SettingsDialog(QDialog):
         problems += checked.problems
         self._set_status(" ".join(problems))
         self._update_buttons()
+        self.provider.setFocus()
         self._find_local_servers()
         self._list_models()
 
@@ -307,7 +318,7 @@ class SettingsDialog(QDialog):
         self._fill_models(server.models)
         if server.models and self.model.currentText() not in server.models:
             self.model.setEditText(server.models[0])
-        self._set_status(f"Using {server.describe()}. Pick a model, then Test connection.")
+        self.verdict_label.setText(f"Using {server.describe()}. Pick a model, then Test connection.")
 
     def _select_provider(self, preset: Preset | None) -> None:
         self.provider.setCurrentText(preset.name if preset else CUSTOM)
@@ -393,12 +404,12 @@ class SettingsDialog(QDialog):
             return
         tested = (settings.llm.base_url, settings.llm.model)
         self.testing = True
-        self._set_status(f"Testing {settings.llm.model}…")
+        self.verdict_label.setText(f"Testing {settings.llm.model}…")
         self._update_buttons()
 
         def done(verdict: Verdict) -> None:
             self.testing = False
-            self._set_status(verdict.message)
+            self.verdict_label.setText(verdict.message)
             if verdict.models:
                 self._fill_models(verdict.models)
             now = (self.base_url.text().strip(), self.model.currentText().strip())
@@ -408,7 +419,7 @@ class SettingsDialog(QDialog):
 
         def failed(error: Exception) -> None:
             self.testing = False
-            self._set_status(f"The test could not run: {error}")
+            self.verdict_label.setText(f"The test could not run: {error}")
             self._update_buttons()
 
         def test() -> Verdict:
@@ -452,6 +463,9 @@ class SettingsDialog(QDialog):
 
     def status_text(self) -> str:
         return self.status_label.text()
+
+    def verdict_text(self) -> str:
+        return self.verdict_label.text()
 
     def _set_status(self, text: str) -> None:
         self.status_label.setText(text)

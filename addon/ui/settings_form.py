@@ -15,9 +15,12 @@ from aqt.qt import (
     QComboBox,
     QDoubleSpinBox,
     QFormLayout,
+    QHBoxLayout,
     QLabel,
     QLineEdit,
     QPalette,
+    Qt,
+    QVBoxLayout,
     QWidget,
     qconnect,
 )
@@ -53,15 +56,21 @@ PRICES = (
 )
 
 
-def hint_label(text: str = "") -> QLabel:
-    """A short explanation under a field, in the theme's subdued text colour."""
-    label = QLabel(text)
-    label.setWordWrap(True)
-    label.setForegroundRole(QPalette.ColorRole.PlaceholderText)
-    font = label.font()
-    font.setPointSizeF(font.pointSizeF() * 0.9)
-    label.setFont(font)
-    return label
+class Hint(QLabel):
+    """A short explanation under a field, in the theme's subdued text colour; hidden while empty."""
+
+    def __init__(self, text: str = "") -> None:
+        super().__init__()
+        self.setWordWrap(True)
+        self.setForegroundRole(QPalette.ColorRole.PlaceholderText)
+        font = self.font()
+        font.setPointSizeF(font.pointSizeF() * 0.9)
+        self.setFont(font)
+        self.setText(text)
+
+    def setText(self, text: str | None) -> None:
+        super().setText(text)
+        self.setVisible(bool(text))
 
 
 def choice_box(key: str) -> QComboBox:
@@ -75,11 +84,31 @@ def set_choice(box: QComboBox, value: Any) -> None:
     box.setCurrentIndex(max(0, box.findData(value)))
 
 
-def add_row(form: QFormLayout, key: str, field: QWidget, hint: str = "") -> None:
-    """A labelled row, with the hint under the field when there is one."""
-    form.addRow(f"{LABELS[key]}:", field)
-    if hint:
-        form.addRow("", hint_label(hint))
+def new_form(parent: QWidget) -> QFormLayout:
+    form = QFormLayout(parent)
+    form.setLabelAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
+    form.setVerticalSpacing(10)
+    return form
+
+
+def add_row(form: QFormLayout, key: str, field: QWidget, hint: str = "", *, compact: bool = False) -> Hint:
+    """A labelled row: the field (at its natural width if `compact`) with its hint right under it. The hint
+    label is returned for rows whose hint changes."""
+    box = QWidget()
+    column = QVBoxLayout(box)
+    column.setContentsMargins(0, 0, 0, 0)
+    column.setSpacing(2)
+    if compact:
+        line = QHBoxLayout()
+        line.addWidget(field)
+        line.addStretch()
+        column.addLayout(line)
+    else:
+        column.addWidget(field)
+    label = Hint(hint)
+    column.addWidget(label)
+    form.addRow(f"{LABELS[key]}:", box)
+    return label
 
 
 class SettingsForm:
@@ -87,11 +116,17 @@ class SettingsForm:
 
     def __init__(self) -> None:
         self.spins: dict[str, QDoubleSpinBox] = {}
-        self._hints: dict[str, QLabel] = {}
+        self._hints: dict[str, Hint] = {}
         self.cards_tab = QWidget()
-        cards = QFormLayout(self.cards_tab)
+        cards = new_form(self.cards_tab)
         self.mode = choice_box("mode")
-        add_row(cards, "mode", self.mode, "Planned is faster and spends no requests on deciding what's next.")
+        add_row(
+            cards,
+            "mode",
+            self.mode,
+            "Planned is faster and spends no requests on deciding what's next.",
+            compact=True,
+        )
         self.language = QLineEdit()
         self.language.setPlaceholderText("the text's own language")
         add_row(cards, "target_language", self.language, "Write the cards in this language, e.g. German.")
@@ -101,7 +136,7 @@ class SettingsForm:
         self._add_numbers(cards, CARD_NUMBERS)
 
         self.limits_tab = QWidget()
-        limits = QFormLayout(self.limits_tab)
+        limits = new_form(self.limits_tab)
         self._add_numbers(limits, LIMIT_NUMBERS)
         self.priced = QCheckBox("Show what a run costs, at these prices")
         limits.addRow(self.priced)
@@ -156,10 +191,9 @@ class SettingsForm:
             spin.setSingleStep(number.step)
             spin.setSuffix(number.suffix)
             spin.setGroupSeparatorShown(True)
+            spin.setMinimumWidth(110)
             self.spins[number.key] = spin
-            form.addRow(f"{LABELS[number.key]}:", spin)
-            self._hints[number.key] = hint_label(number.hint)
-            form.addRow("", self._hints[number.key])
+            self._hints[number.key] = add_row(form, number.key, spin, number.hint, compact=True)
 
     def _on_priced(self, priced: bool) -> None:
         for number in PRICES:

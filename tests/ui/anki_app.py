@@ -4,12 +4,36 @@ from __future__ import annotations
 
 import gc
 import importlib
+import os
+import shutil
 import time
+from pathlib import Path
 from types import ModuleType
 
 from aqt.qt import QAction, QApplication, QTimer, QWidget
 
-from tests.build_fixtures import PACKAGE
+from tests.build_fixtures import PACKAGE, ROOT
+from tests.e2e.make_profile import main as make_profile
+
+
+def start_anki(base: Path):
+    """Real Anki in this process, offscreen, on a fresh profile in `base` with the add-on copied from
+    source (so the config and draft it writes stay out of the source tree); its main window once the
+    profile is open."""
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    os.environ["QTWEBENGINE_CHROMIUM_FLAGS"] = "--no-sandbox"
+    make_profile(str(base))
+    (base / "addons21").mkdir()
+    shutil.copytree(ROOT / "addon", base / "addons21" / PACKAGE, ignore=shutil.ignore_patterns("__pycache__"))
+    import aqt
+
+    app = aqt._run(argv=["anki", "-b", str(base)], exec=False)
+    deadline = time.monotonic() + 60
+    while (aqt.mw is None or aqt.mw.col is None) and time.monotonic() < deadline:
+        app.processEvents()  # the profile opens from the event loop
+        time.sleep(0.01)
+    assert aqt.mw is not None and aqt.mw.col is not None, "Anki did not open the profile"
+    return aqt.mw
 
 
 def menu_action(mw, text: str) -> QAction:

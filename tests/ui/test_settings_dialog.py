@@ -251,8 +251,8 @@ def test_test_connection_says_what_happened_and_the_window_stays_responsive(
         assert dialog.test_button.text() == "Testing…"
         qtbot.waitUntil(lambda: not dialog.testing, timeout=20_000)
 
-    assert expected in dialog.status_text()
-    assert KEY not in dialog.status_text()
+    assert expected in dialog.verdict_text()
+    assert KEY not in dialog.verdict_text()
     assert dialog.test_button.isEnabled()
     assert heartbeat.worst_ms < STALL_BUDGET_MS, f"the window froze for {heartbeat.worst_ms:.0f} ms"
     if outcome == "404":
@@ -267,7 +267,7 @@ def test_test_connection_to_a_dead_port_says_unreachable(mw, qtbot, open_setting
     qtbot.waitUntil(lambda: not dialog.testing, timeout=10_000)
 
     port = config["base_url"].split(":")[2].split("/")[0]
-    assert dialog.status_text() == (
+    assert dialog.verdict_text() == (
         f"Could not reach the model server at 127.0.0.1:{port} (ConnectError). Check the base URL, and that "
         "the server is running."
     )
@@ -281,7 +281,7 @@ def test_the_structured_output_mode_found_is_saved(mw, qtbot, open_settings, fak
     dialog.test_button.click()
     qtbot.waitUntil(lambda: not dialog.testing, timeout=10_000)
 
-    assert "it ignored JSON-schema output, so the add-on will use function calling" in dialog.status_text()
+    assert "it ignored JSON-schema output, so the add-on will use function calling" in dialog.verdict_text()
     assert dialog.structured_output.currentData() == "function_calling"
     dialog.save_button.click()
     assert not dialog.isVisible()
@@ -306,9 +306,10 @@ def test_the_key_is_masked_and_never_in_a_message_or_a_log(mw, qtbot, open_setti
     dialog.test_button.click()
     qtbot.waitUntil(lambda: not dialog.testing, timeout=10_000)
 
-    assert "rejected (401 Unauthorized)" in dialog.status_text()
+    assert "rejected (401 Unauthorized)" in dialog.verdict_text()
     shown = [
         dialog.status_text(),
+        dialog.verdict_text(),
         dialog.model_hint.text(),
         dialog.env_hint.text(),
         dialog.local_label.text(),
