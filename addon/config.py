@@ -15,6 +15,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import cache
 from typing import TYPE_CHECKING, Any
 
 from .pipeline.llm.presets import is_local_url
@@ -210,6 +211,7 @@ def flat(settings: PipelineSettings, tags: list[str]) -> dict[str, Any]:
     return values
 
 
+@cache
 def limits() -> dict[str, Limit]:
     """The bounds of every numeric key, read from the settings' JSON schema (settings.py writes them)."""
     from .pipeline.settings import LLMSettings, PipelineSettings

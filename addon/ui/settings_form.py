@@ -70,7 +70,8 @@ class Hint(QLabel):
 
     def setText(self, text: str | None) -> None:
         super().setText(text)
-        self.setVisible(bool(text))
+        if not text or self.parent() is not None:  # shown without a parent, it would become a window
+            self.setVisible(bool(text))
 
 
 def choice_box(key: str) -> QComboBox:

@@ -83,6 +83,17 @@ def open_settings(mw, qtbot, monkeypatch, fake_openai: FakeOpenAI, use_config) -
             dialog.reject()
 
 
+def settings_window(qtbot):
+    """The settings window, once it is shown and has loaded the config."""
+    shown = ("aicg_settings_dialog", True)
+    qtbot.waitUntil(
+        lambda: shown in {(w.objectName(), w.isVisible()) for w in aqt.QApplication.topLevelWidgets()}
+    )
+    dialog = top_level("aicg_settings_dialog")
+    qtbot.waitUntil(lambda: dialog.state == "ready", timeout=30_000)
+    return dialog
+
+
 def saved_config(mw) -> dict[str, Any]:
     return mw.addonManager.getConfig(PACKAGE)
 
@@ -114,14 +125,7 @@ def test_the_config_button_of_the_addons_window_opens_it(mw, qtbot, open_setting
         row = next(i for i in range(addons.form.addonList.count()) if addons.addons[i].dir_name == PACKAGE)
         addons.form.addonList.setCurrentRow(row)
         addons.form.config.click()
-        qtbot.waitUntil(
-            lambda: any(
-                w.objectName() == "aicg_settings_dialog" and w.isVisible()
-                for w in aqt.QApplication.topLevelWidgets()
-            )
-        )
-        dialog = top_level("aicg_settings_dialog")
-        qtbot.waitUntil(lambda: dialog.state == "ready", timeout=30_000)
+        dialog = settings_window(qtbot)
         assert dialog.values()["base_url"] == "http://127.0.0.1:9/v1"
         dialog.reject()
     finally:
@@ -472,14 +476,7 @@ def test_a_first_run_says_so_in_the_generate_dialog_with_a_way_to_the_settings(
         )
         use_config(base_url=fake_openai.url)  # so that the window asks our server for models
         notice.button.click()
-        qtbot.waitUntil(
-            lambda: any(
-                w.objectName() == "aicg_settings_dialog" and w.isVisible()
-                for w in aqt.QApplication.topLevelWidgets()
-            )
-        )
-        settings = top_level("aicg_settings_dialog")
-        qtbot.waitUntil(lambda: settings.state == "ready", timeout=30_000)
+        settings = settings_window(qtbot)
         settings._model_timer.stop()
         settings.local_servers = []
         settings.save_button.click()  # a server on this computer needs no key
