@@ -92,7 +92,6 @@ class CheckedConfig:
     and `problems` says which, one line each. A broken endpoint key is kept as it is, and is `error`."""
 
     values: dict[str, Any]
-    tags: list[str]
     problems: list[str]
     error: SettingsError | None = None
 
@@ -162,12 +161,11 @@ def check_config(config: Mapping[str, Any]) -> CheckedConfig:
                 values[key] = fallback[key]
                 problems.append(f"{sentence.removesuffix('.')}; using the default, {_shown(fallback[key])}.")
     try:
-        tags = parse_tags(values.get("default_tags"))
+        parse_tags(values.get("default_tags"))
     except ValueError as wrong:
-        tags = []
-        values["default_tags"] = tags
+        values["default_tags"] = []
         problems.append(f"{LABELS['default_tags']} {wrong} (default_tags in the config); using none.")
-    return CheckedConfig(values, tags, problems, error)
+    return CheckedConfig(values, problems, error)
 
 
 def setup_message(config: Mapping[str, Any]) -> str | None:

@@ -43,7 +43,7 @@ def test_a_hand_edited_config_with_wrong_types_runs_on_defaults_and_says_so() ->
 
     settings = settings_from(checked.values)
     assert (settings.llm.temperature, settings.max_concurrency, settings.mode) == (0.2, 4, "planned")
-    assert checked.tags == [] and checked.error is None
+    assert checked.values["default_tags"] == [] and checked.error is None
     assert checked.problems == [
         "Temperature should be a valid number, unable to parse string as a number (temperature in the "
         "config); using the default, 0.2.",

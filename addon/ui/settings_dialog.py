@@ -69,6 +69,7 @@ class SettingsDialog(QDialog):
         self.testing = False
         self.local_servers: list[LocalServer] | None = None  # None while looking
         self._closed = False
+        self._refused = False  # the status line says why a value was refused
         self._model_requests = 0
         self._model_timer = QTimer(self)
         self._model_timer.setSingleShot(True)
@@ -103,16 +104,16 @@ class SettingsDialog(QDialog):
             | QDialogButtonBox.StandardButton.Cancel
             | QDialogButtonBox.StandardButton.RestoreDefaults
         )
-        self.save_button = buttons.button(QDialogButtonBox.StandardButton.Save)
-        if self.save_button is not None:
-            self.save_button.setDefault(True)
-        self.restore_button = buttons.button(QDialogButtonBox.StandardButton.RestoreDefaults)
-        qconnect(buttons.accepted, self._on_save)
-        qconnect(buttons.rejected, self.reject)
+        save = buttons.button(QDialogButtonBox.StandardButton.Save)
+        restore = buttons.button(QDialogButtonBox.StandardButton.RestoreDefaults)
+        assert save is not None and restore is not None
+        self.save_button, self.restore_button = save, restore
         for button in buttons.buttons():
             if isinstance(button, QPushButton):
-                button.setAutoDefault(button is self.save_button)  # Enter saves, wherever the focus is
-        assert self.restore_button is not None
+                button.setAutoDefault(button is save)  # Enter saves, wherever the focus is
+        save.setDefault(True)
+        qconnect(buttons.accepted, self._on_save)
+        qconnect(buttons.rejected, self.reject)
         self.restore_button.setToolTip("Every setting but the connection (provider, address, key, model).")
         qconnect(self.restore_button.clicked, self._on_restore_defaults)
         layout.addWidget(buttons)
@@ -366,11 +367,11 @@ class SettingsDialog(QDialog):
         base_url, key = self.base_url.text().strip(), config.api_key_of(self.values())
         self.model_hint.setText("Asking the server for its models…")
 
-        def done(models: list[str]) -> None:
+        def listed(models: list[str]) -> None:
             if request == self._model_requests:
                 self._fill_models(models)
 
-        def failed(error: Exception) -> None:
+        def not_listed(error: Exception) -> None:
             if request == self._model_requests:
                 self._fill_models([])
                 self.model_hint.setText(f"No model list, so type the name. {error}")
@@ -380,7 +381,7 @@ class SettingsDialog(QDialog):
 
             return list_models(base_url, key, timeout=MODEL_LIST_TIMEOUT)
 
-        self._in_background(fetch, done, failed)
+        self._in_background(fetch, listed, not_listed)
 
     def _fill_models(self, models: Sequence[str]) -> None:
         current = self.model.currentText()
@@ -402,22 +403,24 @@ class SettingsDialog(QDialog):
         except SettingsError as error:
             self._refuse(error)
             return
-        tested = (settings.llm.base_url, settings.llm.model)
+        if self._refused:
+            self._set_status("")
+        asked = (settings.llm.base_url, settings.llm.model)
         self.testing = True
         self.verdict_label.setText(f"Testing {settings.llm.model}…")
         self._update_buttons()
 
-        def done(verdict: Verdict) -> None:
+        def show_verdict(verdict: Verdict) -> None:
             self.testing = False
             self.verdict_label.setText(verdict.message)
             if verdict.models:
                 self._fill_models(verdict.models)
             now = (self.base_url.text().strip(), self.model.currentText().strip())
-            if verdict.structured_output is not None and now == tested:
+            if verdict.structured_output is not None and now == asked:
                 set_choice(self.structured_output, verdict.structured_output)
             self._update_buttons()
 
-        def failed(error: Exception) -> None:
+        def not_tested(error: Exception) -> None:
             self.testing = False
             self.verdict_label.setText(f"The test could not run: {error}")
             self._update_buttons()
@@ -427,7 +430,7 @@ class SettingsDialog(QDialog):
 
             return check_connection(settings.llm)
 
-        self._in_background(test, done, failed)
+        self._in_background(test, show_verdict, not_tested)
 
     # saving
 
@@ -450,6 +453,7 @@ class SettingsDialog(QDialog):
     def _refuse(self, error: SettingsError) -> None:
         """Say what is wrong, and put the cursor where it can be fixed."""
         self._set_status(str(error))
+        self._refused = True
         widget = self.widget_for(error.key or "")
         if widget is None:
             return
@@ -469,21 +473,21 @@ class SettingsDialog(QDialog):
 
     def _set_status(self, text: str) -> None:
         self.status_label.setText(text)
+        self._refused = False
 
     def _update_buttons(self) -> None:
         ready = self.state == "ready"
         self.tabs.setEnabled(ready)
-        for button in (self.save_button, self.restore_button):
-            if button is not None:
-                button.setEnabled(ready)
+        self.save_button.setEnabled(ready)
+        self.restore_button.setEnabled(ready)
         self.test_button.setEnabled(ready and not self.testing)
         self.test_button.setText("Testing…" if self.testing else "Test connection")
 
     def _in_background(
-        self, task: Callable[[], T], done: Callable[[T], None], failed: Callable[[Exception], None]
+        self, task: Callable[[], T], on_result: Callable[[T], None], on_error: Callable[[Exception], None]
     ) -> None:
-        """Run `task` in a background thread; `done` or `failed` on the main thread, unless the window has
-        closed meanwhile."""
+        """Run `task` in a background thread; `on_result` or `on_error` on the main thread, unless the window
+        has closed meanwhile."""
 
         def finished(future: Future[T]) -> None:
             if self._closed:
@@ -491,9 +495,9 @@ class SettingsDialog(QDialog):
             try:
                 result = future.result()
             except Exception as error:
-                failed(error)
+                on_error(error)
             else:
-                done(result)
+                on_result(result)
 
         self.mw.taskman.run_in_background(task, finished, uses_collection=False)
 

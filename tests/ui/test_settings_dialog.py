@@ -53,10 +53,12 @@ def use_config(mw, monkeypatch) -> Iterator:
 
 
 @pytest.fixture(autouse=True)
-def no_real_ports(mw, monkeypatch) -> None:
-    """The window looks for local servers on dead ports unless a test gives it its own."""
+def offline(mw, monkeypatch) -> None:
+    """Nothing leaves this computer: the window looks for local servers on dead ports unless a test gives
+    it its own, and https requests (a provider's model list) go to a proxy that is not there."""
     dialogs = addon_module("ui.settings_dialog")
     monkeypatch.setattr(dialogs.SettingsDialog, "local_candidates", local_presets())
+    monkeypatch.setenv("HTTPS_PROXY", f"http://127.0.0.1:{free_port()}")
 
 
 @pytest.fixture
@@ -153,7 +155,8 @@ def test_presets_fill_the_base_url_and_key_variable(mw, qtbot, open_settings) ->
     assert dialog.provider.currentText() == "LM Studio"  # the provider follows the address
     choose(dialog, "OpenAI")
     assert dialog.values()["base_url"] == "https://api.openai.com/v1"
-    dialog._model_timer.stop()  # no model list from the internet in tests
+    qtbot.waitUntil(lambda: "Asking" not in dialog.model_hint.text())
+    assert dialog.model_hint.text().startswith("No model list, so type the name. Could not reach the model")
 
 
 def choose(dialog, provider: str) -> None:
@@ -164,25 +167,28 @@ def choose(dialog, provider: str) -> None:
 
 def test_a_local_server_is_found_offered_and_used(mw, qtbot, open_settings, fake_openai) -> None:
     fake_openai.models = ["qwen2.5:7b", "llama3.1:latest"]
-
-    with Heartbeat() as heartbeat:
-        dialog = open_settings(local=local_presets(Ollama=fake_openai.port), config=use_dead_port(mw))
-
+    dialog = open_settings(local=local_presets(Ollama=fake_openai.port), config=use_dead_port(mw))
     assert [b.text() for b in dialog.server_buttons] == [f"Ollama on port {fake_openai.port} (2 models)"]
     assert dialog.local_label.text() == "Found:"
+
+    with Heartbeat() as heartbeat:  # looking again, and listing models, in the background
+        dialog.look_again_button.click()
+        assert dialog.local_label.text().startswith("Looking for ") and not dialog.server_buttons
+        qtbot.waitUntil(lambda: bool(dialog.server_buttons))
+        qtbot.keyClicks(dialog.api_key_env, "ANY_KEY")  # the model list is asked for again after a pause
+        qtbot.waitUntil(lambda: "Asking" in dialog.model_hint.text())
+        qtbot.waitUntil(lambda: "Asking" not in dialog.model_hint.text())
     dialog.server_buttons[0].click()
+
     values = dialog.values()
-    assert (values["base_url"], values["model"], values["api_key_env"]) == (
-        fake_openai.url,
-        "llama3.1:latest",
-        "",
-    )
+    used = (values["base_url"], values["model"], values["api_key_env"])
+    assert used == (fake_openai.url, "llama3.1:latest", "")
     assert dialog.provider.currentText() == "Ollama"
     assert [dialog.model.itemText(i) for i in range(dialog.model.count())] == [
         "llama3.1:latest",
         "qwen2.5:7b",
     ]
-    assert heartbeat.worst_ms < STALL_BUDGET_MS
+    assert heartbeat.worst_ms < STALL_BUDGET_MS, f"the window froze for {heartbeat.worst_ms:.0f} ms"
 
 
 def use_dead_port(mw) -> dict[str, Any]:
@@ -462,7 +468,7 @@ def test_restore_defaults_keeps_the_connection(mw, qtbot, open_settings, use_con
 
 
 def test_a_first_run_says_so_in_the_generate_dialog_with_a_way_to_the_settings(
-    mw, qtbot, use_config, open_settings, fake_openai
+    mw, qtbot, use_config, fake_openai, monkeypatch
 ) -> None:
     use_config(base_url="https://api.example.invalid/v1")  # no key anywhere, no local server
     menu_action(mw, "Generate Cards…").trigger()
@@ -474,12 +480,13 @@ def test_a_first_run_says_so_in_the_generate_dialog_with_a_way_to_the_settings(
         assert notice.label.text() == (
             "No API key and no local model server are set up yet, so there is nothing to generate with."
         )
-        use_config(base_url=fake_openai.url)  # so that the window asks our server for models
+        local = local_presets(Ollama=fake_openai.port)
+        monkeypatch.setattr(addon_module("ui.settings_dialog").SettingsDialog, "local_candidates", local)
         notice.button.click()
         settings = settings_window(qtbot)
-        settings._model_timer.stop()
-        settings.local_servers = []
-        settings.save_button.click()  # a server on this computer needs no key
+        qtbot.waitUntil(lambda: bool(settings.server_buttons))
+        settings.server_buttons[0].click()  # the Ollama found on this computer, which needs no key
+        settings.save_button.click()
 
         assert not notice.isVisible()
     finally:
