@@ -21,8 +21,10 @@ from .anki_app import Heartbeat, addon_module, menu_action, top_level
 
 KEY = "sk-test-SETTINGS-never-shown-93b1"
 OK = {"ok": True}
-STALL_BUDGET_MS = 100
-"""The worst main-thread gap allowed while the window works in the background (2 shared cores here)."""
+STALL_BUDGET_MS = 150
+"""The worst main-thread gap allowed while the window works in the background. Measured: 11-60 ms; a busy
+2-core machine adds outliers near 130 ms; work done on the main thread instead (importing llama-index for
+Test connection there was one such mistake) costs ~900 ms."""
 
 
 def free_port() -> int:
