@@ -10,6 +10,7 @@ window finds it, lists its models, and Test connection reports what a working se
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
 import sys
 import tempfile
@@ -68,18 +69,17 @@ def _set_theme(mw, *, night: bool) -> None:
 
 def _shoot(mw, server: FakeOpenAI, tab: int, path: Path) -> None:
     """Open the window on a first-run config, use the Ollama found, test it, and grab the window."""
-    dialogs = addon_module("ui.settings_dialog")
-    ollama = next(p for p in dialogs.LOCAL_PRESETS if p.name == "Ollama")
-    dialogs.SettingsDialog.local_candidates = (
-        ollama if server.port == ollama.port else type(ollama)(**{**vars(ollama), "port": server.port}),
-        *(p for p in dialogs.LOCAL_PRESETS if p.name != "Ollama"),
+    row = addon_module("ui.local_servers").LocalServersRow
+    row.candidates = tuple(
+        dataclasses.replace(preset, port=server.port) if preset.name == "Ollama" else preset
+        for preset in row.candidates
     )
     package = addon_module("config").__name__.rpartition(".")[0]
     mw.addonManager.writeConfig(package, mw.addonManager.addonConfigDefaults(package))
     mw.addonManager.configAction(package)()
     dialog = top_level("aicg_settings_dialog")
-    _wait(mw, lambda: dialog.state == "ready" and bool(dialog.server_buttons))
-    dialog.server_buttons[0].click()
+    _wait(mw, lambda: dialog.state == "ready" and bool(dialog.local.buttons))
+    dialog.local.buttons[0].click()
     dialog.test_button.click()
     _wait(mw, lambda: not dialog.testing)
     dialog.tabs.setCurrentIndex(tab)

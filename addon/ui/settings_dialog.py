@@ -10,7 +10,6 @@ request and never put in a message.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import Future
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 import aqt
@@ -36,8 +35,10 @@ from aqt.utils import disable_help_button, restoreGeom, saveGeom, tooltip
 from .. import config
 from ..config import SettingsError
 from ..loader import load_module
-from ..pipeline.llm.presets import CUSTOM, LOCAL_PRESETS, PRESETS, Preset, preset_for
+from ..pipeline.llm.presets import CUSTOM, PRESETS, Preset, preset_for
 from . import SETTINGS_DIALOG, config_events
+from .background import in_background
+from .local_servers import LocalServersRow
 from .settings_form import SettingsForm, add_row, choice_box, new_form, set_choice
 
 if TYPE_CHECKING:
@@ -57,9 +58,6 @@ State = Literal["loading", "ready", "failed"]
 
 
 class SettingsDialog(QDialog):
-    local_candidates: Sequence[Preset] = LOCAL_PRESETS
-    """The servers looked for on this computer, on their usual ports."""
-
     def __init__(self, main_window: AnkiQt) -> None:
         super().__init__(main_window)
         self.mw = main_window
@@ -67,7 +65,6 @@ class SettingsDialog(QDialog):
         self.setWindowTitle("AI Card Generator Settings")
         self.state: State = "loading"
         self.testing = False
-        self.local_servers: list[LocalServer] | None = None  # None while looking
         self._closed = False
         self._refused = False  # the status line says why a value was refused
         self._model_requests = 0
@@ -128,19 +125,9 @@ class SettingsDialog(QDialog):
         qconnect(self.provider.activated, self._on_provider_chosen)
         form.addRow("Provider:", self.provider)
 
-        local = QWidget()
-        self.local_layout = QHBoxLayout(local)
-        self.local_layout.setContentsMargins(0, 0, 0, 0)
-        self.local_label = QLabel()
-        self.local_label.setWordWrap(True)
-        self.look_again_button = QPushButton("Look again")
-        self.look_again_button.setAutoDefault(False)
-        qconnect(self.look_again_button.clicked, self._find_local_servers)
-        self.server_buttons: list[QPushButton] = []
-        self.local_layout.addWidget(self.local_label)
-        self.local_layout.addStretch()
-        self.local_layout.addWidget(self.look_again_button)
-        form.addRow("On this computer:", local)
+        self.local = LocalServersRow(self.mw, wanted=lambda: not self._closed)
+        qconnect(self.local.chosen, self._use_server)
+        form.addRow("On this computer:", self.local)
 
         self.base_url = QLineEdit()
         self.base_url.setPlaceholderText("e.g. http://localhost:11434/v1")
@@ -248,7 +235,7 @@ class SettingsDialog(QDialog):
         self._set_status(" ".join(problems))
         self._update_buttons()
         self.provider.setFocus()
-        self._find_local_servers()
+        self.local.look()
         self._list_models()
 
     def _on_load_failed(self, error: Exception) -> None:
@@ -262,54 +249,12 @@ class SettingsDialog(QDialog):
         preset: Preset | None = self.provider.itemData(index)
         if preset is None:  # Custom: the fields stay as they are
             return
-        running = next((s for s in self.local_servers or [] if s.preset.name == preset.name), None)
+        running = self.local.running(preset)
         if running is not None:
             self._use_server(running)
             return
         self._set_endpoint(preset.base_url, preset.api_key_env)
         self._list_models()
-
-    def _find_local_servers(self) -> None:
-        candidates = tuple(self.local_candidates)
-        self.local_servers = None
-        self._show_local_servers()
-
-        def find() -> list[LocalServer]:
-            from ..pipeline.llm.servers import find_local_servers
-
-            return find_local_servers(candidates)
-
-        self._in_background(find, self._on_local_servers, self._on_probe_failed)
-
-    def _on_local_servers(self, servers: list[LocalServer]) -> None:
-        self.local_servers = servers
-        self._show_local_servers()
-
-    def _on_probe_failed(self, error: Exception) -> None:
-        self.local_servers = []
-        self._show_local_servers()
-        self.local_label.setText(f"Could not look: {error}")
-
-    def _show_local_servers(self) -> None:
-        for button in self.server_buttons:
-            self.local_layout.removeWidget(button)
-            button.deleteLater()
-        self.server_buttons = []
-        names = ", ".join(preset.name for preset in self.local_candidates)
-        self.look_again_button.setEnabled(self.local_servers is not None)
-        if self.local_servers is None:
-            self.local_label.setText(f"Looking for {names}…")
-        elif not self.local_servers:
-            self.local_label.setText(f"No server found ({names} on their usual ports).")
-        else:
-            self.local_label.setText("Found:")
-            for number, server in enumerate(self.local_servers, start=1):
-                button = QPushButton(server.describe())
-                button.setAutoDefault(False)
-                button.setToolTip(f"Use {server.base_url}")
-                qconnect(button.clicked, lambda _checked=False, s=server: self._use_server(s))
-                self.local_layout.insertWidget(number, button)
-                self.server_buttons.append(button)
 
     def _use_server(self, server: LocalServer) -> None:
         self._select_provider(server.preset)
@@ -486,20 +431,7 @@ class SettingsDialog(QDialog):
     def _in_background(
         self, task: Callable[[], T], on_result: Callable[[T], None], on_error: Callable[[Exception], None]
     ) -> None:
-        """Run `task` in a background thread; `on_result` or `on_error` on the main thread, unless the window
-        has closed meanwhile."""
-
-        def finished(future: Future[T]) -> None:
-            if self._closed:
-                return
-            try:
-                result = future.result()
-            except Exception as error:
-                on_error(error)
-            else:
-                on_result(result)
-
-        self.mw.taskman.run_in_background(task, finished, uses_collection=False)
+        in_background(self.mw, task, on_result, on_error, wanted=lambda: not self._closed)
 
     def done(self, result: int) -> None:
         """Every way of closing ends here (Save, Cancel, Escape, the profile closing)."""

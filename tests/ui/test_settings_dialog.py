@@ -39,6 +39,11 @@ def local_presets(**ports: int) -> tuple:
     return tuple(dataclasses.replace(p, port=ports.get(p.name.split()[0], free_port())) for p in presets)
 
 
+def look_at(monkeypatch, candidates: tuple) -> None:
+    """Have the window look for local servers at these presets (and ports) only."""
+    monkeypatch.setattr(addon_module("ui.local_servers").LocalServersRow, "candidates", candidates)
+
+
 @pytest.fixture
 def use_config(mw, monkeypatch) -> Iterator:
     """Write config.json values over the defaults (as a hand edit would); the config is restored after."""
@@ -58,8 +63,7 @@ def use_config(mw, monkeypatch) -> Iterator:
 def offline(mw, monkeypatch) -> None:
     """Nothing leaves this computer: the window looks for local servers on dead ports unless a test gives
     it its own, and https requests (a provider's model list) go to a proxy that is not there."""
-    dialogs = addon_module("ui.settings_dialog")
-    monkeypatch.setattr(dialogs.SettingsDialog, "local_candidates", local_presets())
+    look_at(monkeypatch, local_presets())
     monkeypatch.setenv("HTTPS_PROXY", f"http://127.0.0.1:{free_port()}")
 
 
@@ -73,11 +77,11 @@ def open_settings(mw, qtbot, monkeypatch, fake_openai: FakeOpenAI, use_config) -
         if config is None:
             use_config(base_url=fake_openai.url, model=fake_openai.model)
         if local:
-            monkeypatch.setattr(addon_module("ui.settings_dialog").SettingsDialog, "local_candidates", local)
+            look_at(monkeypatch, local)
         mw.addonManager.configAction(PACKAGE)()
         dialog = top_level("aicg_settings_dialog")
         opened.append(dialog)
-        qtbot.waitUntil(lambda: dialog.state == "ready" and dialog.local_servers is not None, timeout=30_000)
+        qtbot.waitUntil(lambda: dialog.state == "ready" and dialog.local.servers is not None, timeout=30_000)
         qtbot.waitUntil(lambda: "Asking" not in dialog.model_hint.text(), timeout=15_000)
         return dialog
 
@@ -170,17 +174,17 @@ def choose(dialog, provider: str) -> None:
 def test_a_local_server_is_found_offered_and_used(mw, qtbot, open_settings, fake_openai) -> None:
     fake_openai.models = ["qwen2.5:7b", "llama3.1:latest"]
     dialog = open_settings(local=local_presets(Ollama=fake_openai.port), config=use_dead_port(mw))
-    assert [b.text() for b in dialog.server_buttons] == [f"Ollama on port {fake_openai.port} (2 models)"]
-    assert dialog.local_label.text() == "Found:"
+    assert [b.text() for b in dialog.local.buttons] == [f"Ollama on port {fake_openai.port} (2 models)"]
+    assert dialog.local.label.text() == "Found:"
 
     with Heartbeat() as heartbeat:  # looking again, and listing models, in the background
-        dialog.look_again_button.click()
-        assert dialog.local_label.text().startswith("Looking for ") and not dialog.server_buttons
-        qtbot.waitUntil(lambda: bool(dialog.server_buttons))
+        dialog.local.look_again_button.click()
+        assert dialog.local.label.text().startswith("Looking for ") and not dialog.local.buttons
+        qtbot.waitUntil(lambda: bool(dialog.local.buttons))
         qtbot.keyClicks(dialog.api_key_env, "ANY_KEY")  # the model list is asked for again after a pause
         qtbot.waitUntil(lambda: "Asking" in dialog.model_hint.text())
         qtbot.waitUntil(lambda: "Asking" not in dialog.model_hint.text())
-    dialog.server_buttons[0].click()
+    dialog.local.buttons[0].click()
 
     values = dialog.values()
     used = (values["base_url"], values["model"], values["api_key_env"])
@@ -201,15 +205,15 @@ def use_dead_port(mw) -> dict[str, Any]:
 
 def test_no_local_server_is_said_and_looked_for_again(mw, qtbot, open_settings, fake_openai, monkeypatch):
     dialog = open_settings()
-    assert dialog.local_label.text() == (
+    assert dialog.local.label.text() == (
         "No server found (LiteLLM proxy, Ollama, LM Studio, llama.cpp server on their usual ports)."
     )
-    monkeypatch.setattr(type(dialog), "local_candidates", local_presets(LM=fake_openai.port))
+    look_at(monkeypatch, local_presets(LM=fake_openai.port))
 
-    dialog.look_again_button.click()
+    dialog.local.look_again_button.click()
 
-    qtbot.waitUntil(lambda: bool(dialog.server_buttons))
-    assert dialog.server_buttons[0].text() == f"LM Studio on port {fake_openai.port} (1 model)"
+    qtbot.waitUntil(lambda: bool(dialog.local.buttons))
+    assert dialog.local.buttons[0].text() == f"LM Studio on port {fake_openai.port} (1 model)"
 
 
 def test_the_model_list_comes_from_the_server_with_the_key(mw, qtbot, open_settings, fake_openai) -> None:
@@ -324,7 +328,7 @@ def test_the_key_is_masked_and_never_in_a_message_or_a_log(mw, qtbot, open_setti
         dialog.verdict_text(),
         dialog.model_hint.text(),
         dialog.env_hint.text(),
-        dialog.local_label.text(),
+        dialog.local.label.text(),
     ]
     out, err = capfd.readouterr()
     assert not [text for text in (*shown, caplog.text, out, err) if KEY in text]
@@ -483,11 +487,11 @@ def test_a_first_run_says_so_in_the_generate_dialog_with_a_way_to_the_settings(
             "No API key and no local model server are set up yet, so there is nothing to generate with."
         )
         local = local_presets(Ollama=fake_openai.port)
-        monkeypatch.setattr(addon_module("ui.settings_dialog").SettingsDialog, "local_candidates", local)
+        look_at(monkeypatch, local)
         notice.button.click()
         settings = settings_window(qtbot)
-        qtbot.waitUntil(lambda: bool(settings.server_buttons))
-        settings.server_buttons[0].click()  # the Ollama found on this computer, which needs no key
+        qtbot.waitUntil(lambda: bool(settings.local.buttons))
+        settings.local.buttons[0].click()  # the Ollama found on this computer, which needs no key
         settings.save_button.click()
 
         assert not notice.isVisible()

@@ -122,7 +122,7 @@ def step_settings() -> Iterator[Wait]:
     addons.form.config.click()
     yield lambda: _dialog("aicg_settings_dialog") is not None
     settings = _dialog("aicg_settings_dialog")
-    yield lambda: settings.state != "loading" and settings.local_servers is not None
+    yield lambda: settings.state != "loading" and settings.local.servers is not None
     yield lambda: "Asking" not in settings.model_hint.text()
     opened = {
         "state": settings.state,
