@@ -35,7 +35,7 @@ from typing import Any
 
 from anki.collection import Collection, ImportAnkiPackageOptions, ImportAnkiPackageRequest
 
-from addon.config import SettingsError, settings_from
+from addon.config import check_config, settings_from
 from addon.notes import add_cards
 from addon.pipeline import PipelineRun, ProgressEvent, RunResult, Source
 from addon.pipeline.models import CardDrafts
@@ -361,9 +361,8 @@ FAULTS: list[Fault] = [
     Fault("settings: wrong model", wrong_model, everywhere=True, cards=False, error="does not exist"),
     Fault(
         "settings: wrong types in config.json",
-        config={"temperature": "warm", "max_concurrency": "four"},
-        cards=False,
-        error="Temperature",
+        config={"temperature": "warm", "max_concurrency": "four", "math": 3},
+        error="Temperature should be a valid number",
         surfaces=("pipeline",),
     ),
 ]
@@ -405,15 +404,16 @@ def run_pipeline(fault: Fault) -> Outcome:
                 stopped.set()
                 threading.Thread(target=run.cancel).start()
 
-        try:
-            settings = settings_from(config_of(server, fault))
-        except SettingsError as error:  # the dialog shows this line instead of running
-            return Outcome(errors=[str(error)])
+        checked = check_config(config_of(server, fault))  # as the dialog reads config.json
+        if checked.error is not None:  # the dialog shows this line instead of running
+            return Outcome(errors=[str(checked.error)])
+        settings = settings_from(checked.values)
         run = PipelineRun([Source(text=source_text(fault))], settings, on_event=on_event)
         run.start()
         stall = heartbeat(lambda: run.result(timeout=0) is not None)
         outcome = measure(run.result(), script.made)
         outcome.stall_ms = stall
+        outcome.errors[:0] = checked.problems  # the dialog shows them above the run
         return outcome
 
 

@@ -23,7 +23,7 @@ from tenacity import (
 )
 from tenacity.wait import wait_base
 
-RETRYABLE_ERRORS = (httpx.TimeoutException, TimeoutError, httpx.NetworkError, httpx.RemoteProtocolError)
+RETRYABLE_ERRORS = (httpx.TimeoutException, httpx.NetworkError, httpx.RemoteProtocolError)
 """Timeouts (of one read, or of the whole attempt), refused or reset connections, and servers that hang up
 before the reply is complete."""
 
