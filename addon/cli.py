@@ -7,8 +7,8 @@ Anki running.
     python -m addon.cli servers
 
 Failures end with a one-line message on stderr and exit code 2; `lint` exits 1 when it finds something;
-`check` exits 2 when the connection does not work; Ctrl-C during `generate` keeps the cards finished so far
-and exits 130.
+`check` exits 2 when the connection does not work; Ctrl-C during `generate` keeps the cards made so far and
+exits 130.
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from .pipeline.models import Card, RunResult
     from .pipeline.settings import LLMSettings
     from .pipeline.workflow.events import ProgressEvent
+    from .pipeline.workflow.runner import PipelineRun
 
 EXIT_FINDINGS = 1
 EXIT_FAILED = 2
@@ -50,7 +51,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _parser() -> argparse.ArgumentParser:
-    from .pipeline.settings import LLMSettings, Mode, PipelineSettings, StructuredOutput
+    from .pipeline.settings import LLMSettings, MathSetting, Mode, PipelineSettings, StructuredOutput
 
     defaults, run_defaults = LLMSettings(), PipelineSettings()
     parser = argparse.ArgumentParser(
@@ -66,6 +67,13 @@ def _parser() -> argparse.ArgumentParser:
     generate.add_argument("--mode", choices=get_args(Mode), default=run_defaults.mode)
     generate.add_argument("--language", help="language of the cards (default: that of the text)")
     generate.add_argument(
+        "--math",
+        choices=get_args(MathSetting),
+        default=run_defaults.math,
+        help="formulas in cards: only where the text has math (source, the default), always as MathJax, "
+        "or also as Anki's [latex] tags (see config.md)",
+    )
+    generate.add_argument(
         "--structured-output", choices=get_args(StructuredOutput), default=defaults.structured_output
     )
     generate.add_argument(
@@ -76,8 +84,20 @@ def _parser() -> argparse.ArgumentParser:
         type=_positive_int,
         default=defaults.max_attempts,
         metavar="N",
-        help="attempts per request, the first included (default: %(default)s)",
+        help="requests per step, retries and re-asks included (default: %(default)s)",
     )
+    for flag, seconds, meaning in (
+        ("--max-backoff", defaults.max_backoff, "longest wait between attempts"),
+        ("--request-timeout", defaults.request_timeout, "time for one answer"),
+        ("--time-limit", run_defaults.run_timeout, "time for the whole run; the cards made by then are kept"),
+    ):
+        generate.add_argument(
+            flag,
+            type=_positive_float,
+            default=seconds,
+            metavar="S",
+            help=f"{meaning} (default: %(default)g s)",
+        )
     generate.add_argument("--json", type=Path, metavar="OUT", help="write the whole run result as JSON")
     generate.add_argument("--apkg", type=Path, metavar="OUT", help="write the cards as an Anki package")
     generate.add_argument(
@@ -124,34 +144,59 @@ def _positive_int(text: str) -> int:
     return value
 
 
+def _positive_float(text: str) -> float:
+    value = float(text)
+    if not value > 0:
+        raise argparse.ArgumentTypeError("must be more than 0")
+    return value
+
+
 # generate
 
 
 def _generate(args: argparse.Namespace) -> int:
     text = _read(args.input)
     if not text.strip():
-        raise CliError(f"{args.input} is empty")
+        raise CliError(f"{args.input} has no words to learn from: it is empty")
 
     from .pipeline.models import Source
     from .pipeline.settings import PipelineSettings
     from .pipeline.workflow.runner import PipelineRun
 
     settings = PipelineSettings(
-        llm=_llm_settings(args, structured_output=args.structured_output, max_attempts=args.max_attempts),
+        llm=_llm_settings(
+            args,
+            structured_output=args.structured_output,
+            max_attempts=args.max_attempts,
+            request_timeout=args.request_timeout,
+            max_backoff=args.max_backoff,
+        ),
         mode=args.mode,
         max_concurrency=args.concurrency,
         target_language=args.language,
+        math=args.math,
+        run_timeout=args.time_limit,
     )
     run = PipelineRun([Source(text=text, title=args.input.name)], settings, on_event=_on_event)
     run.start()
     try:
-        result = run.result(timeout=None)
+        result = _wait(run)
     except KeyboardInterrupt:
-        _say("cancelling; keeping the cards finished so far")
+        _say("cancelling; keeping the cards made so far")
         run.cancel()
-        result = run.result(timeout=None)
+        result = _wait(run)
     _write_outputs(result, args)
     return _exit_code(result)
+
+
+def _wait(run: PipelineRun) -> RunResult:
+    """The run's result, waited for in short steps: Linux may hand Ctrl-C to one of the run's threads,
+    and a main thread blocked in one long wait would not notice it until the run ends."""
+    while True:
+        try:
+            return run.result(timeout=0.2)
+        except TimeoutError:
+            continue
 
 
 def _on_event(event: ProgressEvent) -> None:

@@ -31,7 +31,7 @@ def first_fast_then_slow(slow: str, seconds: float) -> Any:
     return delay
 
 
-def test_cancel_from_another_thread_returns_soon_with_the_finished_cards(fake_openai: FakeOpenAI) -> None:
+def test_cancel_from_another_thread_returns_soon_with_every_card_made(fake_openai: FakeOpenAI) -> None:
     fake_openai.handler = Crew(delay=first_fast_then_slow("Review", 30.0))
     one_topic_done = threading.Event()
 
@@ -48,8 +48,10 @@ def test_cancel_from_another_thread_returns_soon_with_the_finished_cards(fake_op
 
     assert time.monotonic() - started < 1.0
     assert result.cancelled
-    assert len(result.cards) == 9 and len({card.provenance.topic for card in result.cards}) == 1
-    assert all(card.fields for card in result.cards)
+    assert len(result.cards) == 45 and all(card.fields for card in result.cards)
+    reviewed = [card for card in result.cards if "Reviewer" in card.provenance.agents]
+    assert len(reviewed) == 9, "one topic was reviewed; the others' cards are formatted without review"
+    assert all("Formatter" in card.provenance.agents for card in result.cards)
 
 
 def test_cancel_before_the_run_starts_gives_an_empty_cancelled_result(fake_openai: FakeOpenAI) -> None:
@@ -61,7 +63,7 @@ def test_cancel_before_the_run_starts_gives_an_empty_cancelled_result(fake_opena
     assert result.cancelled and result.cards == []
 
 
-def test_the_run_timeout_keeps_what_is_finished_and_says_so(fake_openai: FakeOpenAI) -> None:
+def test_the_run_timeout_keeps_every_card_made_and_says_so(fake_openai: FakeOpenAI) -> None:
     fake_openai.handler = Crew(delay=first_fast_then_slow("Review", 30.0))
     run_ = PipelineRun([SOURCE], settings_for(fake_openai, run_timeout=1.5))
     started = time.monotonic()
@@ -72,7 +74,8 @@ def test_the_run_timeout_keeps_what_is_finished_and_says_so(fake_openai: FakeOpe
     assert not result.cancelled
     assert [error.step for error in result.errors] == ["run"]
     assert "1.5 s" in result.errors[0].message
-    assert len(result.cards) == 9
+    assert len(result.cards) == 45 and all(card.fields for card in result.cards)
+    assert sum("Reviewer" in card.provenance.agents for card in result.cards) == 9
 
 
 def test_listeners_run_on_the_worker_thread_and_cannot_break_the_run(fake_openai: FakeOpenAI) -> None:

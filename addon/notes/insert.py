@@ -27,6 +27,10 @@ _HTML_TAG = re.compile(r"<[^>]*>")
 _TAG_UNSAFE = re.compile(r'[\s"\x00-\x1f\x7f]+')
 
 
+class MissingDeck(LookupError):
+    """The target deck is gone; str() says so in words that follow "No cards were added: "."""
+
+
 @dataclass
 class AddResult:
     changes: OpChanges
@@ -48,8 +52,11 @@ def add_cards(
     """Add `cards` as notes of our note types (created if missing) in one undo step named `UNDO_NAME`.
 
     A card whose first field matches a note of its note type, or an earlier card, is skipped. If anything
-    fails, the collection is left as it was.
+    fails, the collection is left as it was. A deck deleted since it was chosen is a MissingDeck error:
+    Anki would put the cards into "Default" without a word.
     """
+    if col.decks.get(deck_id, default=False) is None:
+        raise MissingDeck("the deck chosen for them no longer exists; choose a deck and add them again")
     step = col.add_custom_undo_entry(UNDO_NAME)
     try:
         requests, skipped = _plan(col, cards, deck_id, tags)
