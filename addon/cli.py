@@ -1,10 +1,14 @@
-"""Command line: generate cards from a text file, or lint cards from a file, without Anki running.
+"""Command line: generate cards from a text file, lint cards from a file, or check a model server, without
+Anki running.
 
     python -m addon.cli generate --input notes.txt --json run.json --apkg cards.apkg --deck Biology
     python -m addon.cli lint --json run.json
+    python -m addon.cli check --base-url http://localhost:11434/v1 --model llama3.1
+    python -m addon.cli servers
 
 Failures end with a one-line message on stderr and exit code 2; `lint` exits 1 when it finds something;
-Ctrl-C during `generate` keeps the cards finished so far and exits 130.
+`check` exits 2 when the connection does not work; Ctrl-C during `generate` keeps the cards made so far and
+exits 130.
 """
 
 from __future__ import annotations
@@ -15,11 +19,13 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, get_args
+from typing import TYPE_CHECKING, Any, get_args
 
 if TYPE_CHECKING:
     from .pipeline.models import Card, RunResult
+    from .pipeline.settings import LLMSettings
     from .pipeline.workflow.events import ProgressEvent
+    from .pipeline.workflow.runner import PipelineRun
 
 EXIT_FINDINGS = 1
 EXIT_FAILED = 2
@@ -45,7 +51,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _parser() -> argparse.ArgumentParser:
-    from .pipeline.settings import LLMSettings, Mode, PipelineSettings, StructuredOutput
+    from .pipeline.settings import LLMSettings, MathSetting, Mode, PipelineSettings, StructuredOutput
 
     defaults, run_defaults = LLMSettings(), PipelineSettings()
     parser = argparse.ArgumentParser(
@@ -57,20 +63,16 @@ def _parser() -> argparse.ArgumentParser:
     generate = commands.add_parser("generate", help="make cards from a text file")
     generate.set_defaults(handler=_generate)
     generate.add_argument("--input", required=True, type=Path, metavar="FILE", help="UTF-8 text to learn")
-    generate.add_argument(
-        "--base-url",
-        default=os.environ.get("OPENAI_BASE_URL") or defaults.base_url,
-        help="OpenAI-compatible endpoint (default: $OPENAI_BASE_URL or %(default)s)",
-    )
-    generate.add_argument("--model", default=defaults.model, help="default: %(default)s")
-    generate.add_argument(
-        "--api-key-env",
-        default=defaults.api_key_env,
-        metavar="VAR",
-        help="environment variable holding the API key (default: %(default)s)",
-    )
+    _add_endpoint_arguments(generate, defaults)
     generate.add_argument("--mode", choices=get_args(Mode), default=run_defaults.mode)
     generate.add_argument("--language", help="language of the cards (default: that of the text)")
+    generate.add_argument(
+        "--math",
+        choices=get_args(MathSetting),
+        default=run_defaults.math,
+        help="formulas in cards: only where the text has math (source, the default), always as MathJax, "
+        "or also as Anki's [latex] tags (see config.md)",
+    )
     generate.add_argument(
         "--structured-output", choices=get_args(StructuredOutput), default=defaults.structured_output
     )
@@ -82,8 +84,20 @@ def _parser() -> argparse.ArgumentParser:
         type=_positive_int,
         default=defaults.max_attempts,
         metavar="N",
-        help="attempts per request, the first included (default: %(default)s)",
+        help="requests per step, retries and re-asks included (default: %(default)s)",
     )
+    for flag, seconds, meaning in (
+        ("--max-backoff", defaults.max_backoff, "longest wait between attempts"),
+        ("--request-timeout", defaults.request_timeout, "time for one answer"),
+        ("--time-limit", run_defaults.run_timeout, "time for the whole run; the cards made by then are kept"),
+    ):
+        generate.add_argument(
+            flag,
+            type=_positive_float,
+            default=seconds,
+            metavar="S",
+            help=f"{meaning} (default: %(default)g s)",
+        )
     generate.add_argument("--json", type=Path, metavar="OUT", help="write the whole run result as JSON")
     generate.add_argument("--apkg", type=Path, metavar="OUT", help="write the cards as an Anki package")
     generate.add_argument(
@@ -93,7 +107,34 @@ def _parser() -> argparse.ArgumentParser:
     lint = commands.add_parser("lint", help="check cards from a run result or a list of cards")
     lint.set_defaults(handler=_lint)
     lint.add_argument("--json", required=True, type=Path, metavar="FILE", dest="json_in")
+
+    check = commands.add_parser(
+        "check", help="test a model server as the settings window does, and find its structured-output mode"
+    )
+    check.set_defaults(handler=_check)
+    _add_endpoint_arguments(check, defaults)
+    check.add_argument(
+        "--timeout", type=float, default=defaults.request_timeout, metavar="S", help="default: %(default)g s"
+    )
+
+    servers = commands.add_parser("servers", help="list the model servers running on this computer")
+    servers.set_defaults(handler=_servers)
     return parser
+
+
+def _add_endpoint_arguments(parser: argparse.ArgumentParser, defaults: LLMSettings) -> None:
+    parser.add_argument(
+        "--base-url",
+        default=os.environ.get("OPENAI_BASE_URL") or defaults.base_url,
+        help="OpenAI-compatible endpoint (default: $OPENAI_BASE_URL or %(default)s)",
+    )
+    parser.add_argument("--model", default=defaults.model, help="default: %(default)s")
+    parser.add_argument(
+        "--api-key-env",
+        default=defaults.api_key_env,
+        metavar="VAR",
+        help="environment variable holding the API key (default: %(default)s)",
+    )
 
 
 def _positive_int(text: str) -> int:
@@ -103,40 +144,59 @@ def _positive_int(text: str) -> int:
     return value
 
 
+def _positive_float(text: str) -> float:
+    value = float(text)
+    if not value > 0:
+        raise argparse.ArgumentTypeError("must be more than 0")
+    return value
+
+
 # generate
 
 
 def _generate(args: argparse.Namespace) -> int:
     text = _read(args.input)
     if not text.strip():
-        raise CliError(f"{args.input} is empty")
+        raise CliError(f"{args.input} has no words to learn from: it is empty")
 
     from .pipeline.models import Source
-    from .pipeline.settings import LLMSettings, PipelineSettings
+    from .pipeline.settings import PipelineSettings
     from .pipeline.workflow.runner import PipelineRun
 
     settings = PipelineSettings(
-        llm=LLMSettings(
-            base_url=args.base_url,
-            model=args.model,
-            api_key_env=args.api_key_env,
+        llm=_llm_settings(
+            args,
             structured_output=args.structured_output,
             max_attempts=args.max_attempts,
+            request_timeout=args.request_timeout,
+            max_backoff=args.max_backoff,
         ),
         mode=args.mode,
         max_concurrency=args.concurrency,
         target_language=args.language,
+        math=args.math,
+        run_timeout=args.time_limit,
     )
     run = PipelineRun([Source(text=text, title=args.input.name)], settings, on_event=_on_event)
     run.start()
     try:
-        result = run.result(timeout=None)
+        result = _wait(run)
     except KeyboardInterrupt:
-        _say("cancelling; keeping the cards finished so far")
+        _say("cancelling; keeping the cards made so far")
         run.cancel()
-        result = run.result(timeout=None)
+        result = _wait(run)
     _write_outputs(result, args)
     return _exit_code(result)
+
+
+def _wait(run: PipelineRun) -> RunResult:
+    """The run's result, waited for in short steps: Linux may hand Ctrl-C to one of the run's threads,
+    and a main thread blocked in one long wait would not notice it until the run ends."""
+    while True:
+        try:
+            return run.result(timeout=0.2)
+        except TimeoutError:
+            continue
 
 
 def _on_event(event: ProgressEvent) -> None:
@@ -200,7 +260,48 @@ def _load_cards(path: Path) -> list[Card]:
         raise CliError(f"{path} holds neither a run result nor a list of cards") from None
 
 
+# check, servers
+
+
+def _check(args: argparse.Namespace) -> int:
+    from .pipeline.llm.connection import check_connection
+
+    verdict = check_connection(_llm_settings(args, request_timeout=args.timeout))
+    print(verdict.message)
+    if not verdict.works:
+        return EXIT_FAILED
+    mode = verdict.structured_output
+    print(f"structured output: {mode} (pass --structured-output {mode} to generate)")
+    return 0
+
+
+def _servers(args: argparse.Namespace) -> int:
+    from .pipeline.llm.presets import LOCAL_PRESETS
+    from .pipeline.llm.servers import find_local_servers
+
+    found = find_local_servers()
+    for server in found:
+        print(f"{server.base_url}  {server.describe()}: {', '.join(server.models)}")
+    names = ", ".join(f"{preset.name} ({preset.port})" for preset in LOCAL_PRESETS)
+    _say(f"{len(found)} found; looked for {names} on this computer")
+    return 0
+
+
 # helpers
+
+
+def _llm_settings(args: argparse.Namespace, **values: Any) -> LLMSettings:
+    """The endpoint flags as settings; a value they refuse is a one-line error naming the flag."""
+    from pydantic import ValidationError
+
+    from .pipeline.settings import LLMSettings
+
+    try:
+        return LLMSettings(base_url=args.base_url, model=args.model, api_key_env=args.api_key_env, **values)
+    except ValidationError as error:
+        problem = error.errors(include_url=False, include_input=False)[0]
+        flag = "--" + str(problem["loc"][-1]).replace("_", "-")
+        raise CliError(f"{flag}: {problem['msg'].removeprefix('Value error, ')}") from None
 
 
 def _read(path: Path) -> str:

@@ -19,6 +19,7 @@ from pydantic import BaseModel, Field
 
 from .journal import Journal, JournalEntry
 from .pipeline.models import Card, RunResult, Source
+from .pipeline.settings import MathSetting
 
 KIND = "generate"
 KEEP_RUNS = 20
@@ -46,6 +47,8 @@ class DraftCard(BaseModel):
 class DraftRun(BaseModel):
     title: str
     sources: list[Source]
+    math: MathSetting = "source"
+    """The run's math setting: with the sources, what its cards may keep of math (`MarkupPolicy`)."""
     deck_id: int | None = None
     note_decks: dict[int, int] = Field(default_factory=dict)
     """Each source note's deck, when its cards go there rather than to `deck_id`."""

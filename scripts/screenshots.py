@@ -21,14 +21,15 @@ from pathlib import Path
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ.setdefault("QTWEBENGINE_CHROMIUM_FLAGS", "--no-sandbox")
+os.environ["ANKI_SINGLE_INSTANCE_KEY"] = f"aicg-screenshots-{os.getpid()}"  # read when aqt is imported
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from tests.build_fixtures import PACKAGE  # noqa: E402
-from tests.e2e.make_profile import main as make_profile  # noqa: E402
 from tests.fake_openai import FakeOpenAI  # noqa: E402
 from tests.pipeline_crew import FIVE_TOPICS, Crew  # noqa: E402
+from tests.ui.anki_app import start_anki, stop_anki  # noqa: E402
 
 SIZE = (1060, 720)
 
@@ -56,16 +57,12 @@ def main() -> None:
     args = parser.parse_args()
     args.out.mkdir(exist_ok=True)
     base = Path(tempfile.mkdtemp(prefix="aicg-shots-"))
-    make_profile(str(base))
-    (base / "addons21").mkdir()
-    shutil.copytree(ROOT / "addon", base / "addons21" / PACKAGE, ignore=shutil.ignore_patterns("__pycache__"))
+    mw = start_anki(base)
     import aqt
-    from aqt.qt import QEvent, QMenu
+    from aqt.qt import QApplication, QMenu
     from aqt.theme import Theme, theme_manager
 
-    app = aqt._run(argv=["anki", "-b", str(base)], exec=False)
-    wait(app, lambda: aqt.mw is not None and aqt.mw.col is not None)
-    mw = aqt.mw
+    app = QApplication.instance()
     with FakeOpenAI(latency=0.05) as server:
         server.handler = Crew(cards_per_topic=4, broken={3})
         config = mw.addonManager.getConfig(PACKAGE) or {}
@@ -139,11 +136,7 @@ def main() -> None:
         dialog.table.select_rows([1], current=0)
         shoot("regenerate.png")
         dialog.reject()
-    mw.unloadProfileAndExit()
-    deadline = time.monotonic() + 1.5
-    while time.monotonic() < deadline:  # the deferred deletions Anki's event loop would run before exiting
-        app.sendPostedEvents(None, QEvent.Type.DeferredDelete)
-        settle(app, 0.05)
+    stop_anki(mw)
     shutil.rmtree(base, ignore_errors=True)
 
 

@@ -9,6 +9,9 @@
 A request is answered by the first route that matches it, else by the next scripted reply, else by the
 handler, else with 418 and "no reply scripted" (not retried, so a test fails fast and says why).
 `Reply.json(data)` fits the request: tool-call arguments when a function is forced, else message content.
+
+`GET /v1/models` lists `models` (the server's `model` by default), or answers `models_reply` when set.
+With `api_key` set, any request without that bearer key gets 401, quoting the key it was sent as OpenAI does.
 """
 
 from __future__ import annotations
@@ -82,6 +85,8 @@ class Reply:
     finish_reason: str | None = None
     drop: bool = False
     truncate: bool = False
+    reset_mid_body: bool = False  # with `truncate`: end with a TCP reset rather than a clean close
+    drip: float = 0.0  # seconds between the body's bytes, sent one at a time
 
     @classmethod
     def json(cls, data: Any, **kwargs: Any) -> Reply:
@@ -111,6 +116,16 @@ class Reply:
     def truncated(cls, data: Any = None, **kwargs: Any) -> Reply:
         """A reply whose body stops halfway, then the connection closes."""
         return cls(data=data if data is not None else {}, truncate=True, **kwargs)
+
+    @classmethod
+    def reset_midway(cls, data: Any = None, **kwargs: Any) -> Reply:
+        """A reply whose body stops halfway, then the connection is reset."""
+        return cls.truncated(data, reset_mid_body=True, **kwargs)
+
+    @classmethod
+    def dripping(cls, data: Any, seconds_per_byte: float, **kwargs: Any) -> Reply:
+        """`data` sent a byte at a time, never pausing long enough for a read timeout."""
+        return cls(data=data, drip=seconds_per_byte, **kwargs)
 
     @classmethod
     def malformed(cls, body: str = '{"choices": [{"message": ', **kwargs: Any) -> Reply:
@@ -164,28 +179,35 @@ Responder = Reply | Callable[[Request], Reply]
 
 
 class FakeOpenAI:
-    """The server. `url` is the base URL (`http://127.0.0.1:PORT/v1`), `requests` records every request,
-    and `latency` is added before every reply (for benchmarks).
+    """The server, on a free port unless given one. `url` is the base URL (`http://127.0.0.1:PORT/v1`),
+    `requests` records every request, and `latency` is added before every reply (for benchmarks).
     """
 
-    def __init__(self, *, latency: float = 0.0, model: str = "fake-model") -> None:
+    def __init__(self, *, latency: float = 0.0, model: str = "fake-model", port: int = 0) -> None:
         self.latency = latency
         self.model = model
+        self.models = [model]
+        self.models_reply: Reply | None = None
+        self.api_key: str | None = None
         self.handler: Callable[[Request], Reply] | None = None
         self.requests: list[Request] = []
         self._lock = threading.Lock()
         self._script: deque[Responder] = deque()
         self._routes: list[tuple[Callable[[Request], bool], deque[Responder]]] = []
         self._closing = threading.Event()
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+        self._server = ThreadingHTTPServer(("127.0.0.1", port), _Handler)
         self._server.daemon_threads = True
         self._server.fake = self  # type: ignore[attr-defined]
         self._thread = threading.Thread(target=self._server.serve_forever, args=(0.05,), daemon=True)
         self._thread.start()
 
     @property
+    def port(self) -> int:
+        return int(self._server.server_address[1])
+
+    @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self._server.server_address[1]}/v1"
+        return f"http://127.0.0.1:{self.port}/v1"
 
     def settings(self, **overrides: Any) -> LLMSettings:
         """LLMSettings for this server, with quick retries: backoff capped at 0.05 s unless overridden."""
@@ -266,9 +288,19 @@ class _Handler(BaseHTTPRequestHandler):
             body = None
         headers = {name.lower(): value for name, value in self.headers.items()}
         request = Request(self.command, self.path, headers, body)
+        sent_key = headers.get("authorization", "").removeprefix("Bearer ")
+        if fake.api_key is not None and sent_key != fake.api_key:
+            fake._record(request)
+            refusal = Reply.error(401, f"Incorrect API key provided: {sent_key or '(none)'}")
+            self._send(401, {}, refusal.render(request, 0))
+            return
         if (self.command, self.path) == ("GET", "/v1/models"):
             fake._record(request)
-            models = {"object": "list", "data": [{"id": fake.model, "object": "model"}]}
+            if fake.models_reply is not None:
+                reply = fake.models_reply
+                self._send(reply.status, reply.headers, reply.render(request, 0))
+                return
+            models = {"object": "list", "data": [{"id": name, "object": "model"} for name in fake.models]}
             self._send(200, {}, json.dumps(models).encode())
             return
         if (self.command, self.path) != ("POST", "/v1/chat/completions"):
@@ -280,18 +312,46 @@ class _Handler(BaseHTTPRequestHandler):
             self._reset()
             return
         payload = reply.render(request, number)
+        try:
+            self._reply(reply, payload, fake)
+        except (BrokenPipeError, ConnectionResetError):  # the client gave up waiting
+            self.close_connection = True
+
+    def _reply(self, reply: Reply, payload: bytes, fake: FakeOpenAI) -> None:
         if reply.truncate:
             self._send(reply.status, reply.headers, payload, cut=len(payload) // 2)
+            if reply.reset_mid_body:
+                self._reset()
+        elif reply.drip:
+            self._send(reply.status, reply.headers, payload, drip=reply.drip, closing=fake._closing)
         else:
             self._send(reply.status, reply.headers, payload)
 
-    def _send(self, status: int, headers: Mapping[str, str], body: bytes, *, cut: int | None = None) -> None:
+    def _send(
+        self,
+        status: int,
+        headers: Mapping[str, str],
+        body: bytes,
+        *,
+        cut: int | None = None,
+        drip: float = 0.0,
+        closing: threading.Event | None = None,
+    ) -> None:
         self.send_response(status)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(body)))
         for name, value in headers.items():
             self.send_header(name, value)
         self.end_headers()
+        if drip:
+            self.wfile.flush()
+            self.close_connection = True
+            for byte in body:
+                if closing is not None and closing.wait(drip):
+                    return
+                self.wfile.write(bytes((byte,)))
+                self.wfile.flush()
+            return
         self.wfile.write(body if cut is None else body[:cut])
         if cut is not None:
             self.close_connection = True

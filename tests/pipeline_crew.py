@@ -48,8 +48,19 @@ def run(
 
 
 def task(request: Request) -> str:
-    """The per-call part of a request: its last message."""
-    return request.messages[-1].get("content") or ""
+    """The per-call part of a request: its last message before any reply (a repair request adds the bad
+    reply and what is wrong with it)."""
+    return first_ask(request)[-1].get("content") or ""
+
+
+def first_ask(request: Request) -> list[dict[str, Any]]:
+    """The request's messages up to the first reply of the model: the conversation of the first attempt."""
+    messages = []
+    for message in request.messages:
+        if message.get("role") in ("assistant", "tool"):
+            break
+        messages.append(message)
+    return messages
 
 
 def source_of(request: Request) -> str | None:

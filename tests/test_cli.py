@@ -177,3 +177,45 @@ def test_unreachable_server_fails_in_one_line(tmp_path: Path) -> None:
 
     assert_one_line_error(result.returncode, result.stderr)
     assert "Could not reach" in result.stderr
+
+
+def test_check_says_it_works_and_which_structured_output_to_use(fake_openai: FakeOpenAI) -> None:
+    fake_openai.api_key = SECRET
+    fake_openai.handler = lambda request: Reply.json({"ok": True})
+
+    result = run_cli(
+        "check", "--base-url", fake_openai.url, "--model", "fake-model", "--api-key-env", "TEST_KEY"
+    )
+
+    assert result.returncode == 0, result.stderr
+    works, mode = result.stdout.splitlines()
+    assert works.startswith("Works: fake-model answered in ") and "honoured JSON-schema output" in works
+    assert mode == "structured output: json_schema (pass --structured-output json_schema to generate)"
+
+
+def test_check_names_the_problem_and_fails(fake_openai: FakeOpenAI) -> None:
+    fake_openai.models = ["llama3.1:latest", "qwen2.5:7b"]
+    fake_openai.handler = lambda request: Reply.error(404, "model not found")
+
+    result = run_cli("check", "--base-url", fake_openai.url, "--model", "llama9", "--api-key-env", "TEST_KEY")
+
+    assert result.returncode == 2 and SECRET not in result.stdout + result.stderr
+    assert result.stdout.strip().endswith("has no model 'llama9'. It lists: llama3.1:latest, qwen2.5:7b.")
+
+
+def test_a_bad_base_url_names_the_flag(capsys: pytest.CaptureFixture[str]) -> None:
+    returncode = main(["check", "--base-url", "localhost:11434/v1"])
+
+    stderr = capsys.readouterr().err
+    assert_one_line_error(returncode, stderr)
+    assert stderr.startswith("error: --base-url: should start with http:// or https://")
+
+
+def test_servers_lists_what_answers_on_the_usual_ports() -> None:
+    result = run_cli("servers")
+
+    assert result.returncode == 0, result.stderr
+    assert result.stderr.strip().endswith(
+        "looked for LiteLLM proxy (4000), Ollama (11434), LM Studio (1234), llama.cpp server (8080) on this "
+        "computer"
+    )

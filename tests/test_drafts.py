@@ -91,7 +91,7 @@ from addon.pipeline.models import Source
 
 journal = drafts_journal(Path({folder!r}))
 def run(n):
-    draft = BasicCard(question="Q" * 2000, answer="A")
+    draft = BasicCard(question="Q" * 1000, answer="A" * 1000)  # each at its bound
     cards = [DraftCard(card=Card(id=str(i), draft=draft)) for i in range(n)]
     return DraftRun(title="t", sources=[Source(text="x")], cards=cards)
 journal.save("crash", run(3))

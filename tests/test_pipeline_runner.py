@@ -39,7 +39,7 @@ def first_fast_then_slow(slow: str, seconds: float) -> Any:
     return delay
 
 
-def test_cancel_from_another_thread_returns_soon_with_the_finished_cards(fake_openai: FakeOpenAI) -> None:
+def test_cancel_from_another_thread_returns_soon_with_every_card_made(fake_openai: FakeOpenAI) -> None:
     fake_openai.handler = Crew(delay=first_fast_then_slow("Review", 30.0))
     one_topic_done = threading.Event()
 
@@ -56,8 +56,10 @@ def test_cancel_from_another_thread_returns_soon_with_the_finished_cards(fake_op
 
     assert time.monotonic() - started < 1.0
     assert result.cancelled
-    assert len(result.cards) == 9 and len({card.provenance.topic for card in result.cards}) == 1
-    assert all(card.fields for card in result.cards)
+    assert len(result.cards) == 45 and all(card.fields for card in result.cards)
+    reviewed = [card for card in result.cards if "Reviewer" in card.provenance.agents]
+    assert len(reviewed) == 9, "one topic was reviewed; the others' cards are formatted without review"
+    assert all("Formatter" in card.provenance.agents for card in result.cards)
 
 
 def test_cancel_before_the_run_starts_gives_an_empty_cancelled_result(fake_openai: FakeOpenAI) -> None:
@@ -69,7 +71,7 @@ def test_cancel_before_the_run_starts_gives_an_empty_cancelled_result(fake_opena
     assert result.cancelled and result.cards == []
 
 
-def test_the_run_timeout_keeps_what_is_finished_and_says_so(fake_openai: FakeOpenAI) -> None:
+def test_the_run_timeout_keeps_every_card_made_and_says_so(fake_openai: FakeOpenAI) -> None:
     fake_openai.handler = Crew(delay=first_fast_then_slow("Review", 30.0))
     run_ = PipelineRun([SOURCE], settings_for(fake_openai, run_timeout=1.5))
     started = time.monotonic()
@@ -80,7 +82,8 @@ def test_the_run_timeout_keeps_what_is_finished_and_says_so(fake_openai: FakeOpe
     assert not result.cancelled
     assert [error.step for error in result.errors] == ["run"]
     assert "1.5 s" in result.errors[0].message
-    assert len(result.cards) == 9
+    assert len(result.cards) == 45 and all(card.fields for card in result.cards)
+    assert sum("Reviewer" in card.provenance.agents for card in result.cards) == 9
 
 
 def test_listeners_run_on_the_worker_thread_and_cannot_break_the_run(fake_openai: FakeOpenAI) -> None:
@@ -211,6 +214,78 @@ def test_each_topic_s_cards_arrive_as_it_finishes_and_on_done_comes_last(fake_op
     assert streamed == {card.id for card in result.cards}
     assert all(card.fields for event in ready for card in event.cards)
     assert done == [(done[0][0], True)] and done[0][0] != threading.get_ident()
+
+
+class Listener:
+    """What a dialog gets: every `CardsReady` in order, then "done"."""
+
+    def __init__(self) -> None:
+        self.log: list[CardsReady | str] = []
+        self.done = threading.Event()
+
+    def on_event(self, event: ProgressEvent) -> None:
+        if isinstance(event, CardsReady):
+            self.log.append(event)
+
+    def on_done(self, run_: PipelineRun) -> None:
+        self.log.append("done")
+        self.done.set()
+
+    def batches(self) -> list[CardsReady]:
+        assert self.done.wait(10) and self.log[-1] == "done", "on_done comes once, after every batch"
+        return [event for event in self.log if isinstance(event, CardsReady)]
+
+
+def assert_streamed_as_result(batches: list[CardsReady], result: RunResult) -> None:
+    """The cards of each batch as last sent, in batch order, are the result's cards: none lost, none twice."""
+    last = {event.batch: event.cards for event in batches}
+    streamed = [card for batch in sorted(last) for card in last[batch]]
+    assert [card.id for card in streamed] == [card.id for card in result.cards]
+    assert [card.draft for card in streamed] == [card.draft for card in result.cards]
+    assert [card.fields for card in streamed] == [card.fields for card in result.cards]
+
+
+@pytest.mark.parametrize("end", ["Stop", "time limit"])
+def test_batches_formatted_at_the_end_of_a_stopped_run_are_streamed_once_before_on_done(
+    fake_openai: FakeOpenAI, end: str
+) -> None:
+    fake_openai.handler = Crew(delay=first_fast_then_slow("Review", 30.0))
+    listener = Listener()
+    settings = settings_for(fake_openai, run_timeout=1.5 if end == "time limit" else 600)
+    run_ = PipelineRun([SOURCE], settings, on_event=listener.on_event, on_done=listener.on_done)
+    run_.start()
+    if end == "Stop":
+        deadline = time.monotonic() + 20
+        while not listener.log and time.monotonic() < deadline:  # one topic reviewed and formatted
+            time.sleep(0.01)
+        run_.cancel()
+    result = run_.result(timeout=10)
+    batches = listener.batches()
+
+    assert len(result.cards) == 45
+    assert sorted(event.batch for event in batches) == [(0, n) for n in range(5)], "each batch once"
+    assert all("Reviewer" in card.provenance.agents for card in batches[0].cards)
+    assert_streamed_as_result(batches, result)
+
+
+def test_a_batch_formatted_again_is_streamed_again_and_its_last_cards_are_the_result(
+    fake_openai: FakeOpenAI,
+) -> None:
+    """The orchestrator formats, then reviews (the first topic's review comes back, the next never does):
+    the run's time limit leaves the first topic's reviewed cards to be formatted at the end."""
+    decisions = ["Topic Analyzer", "Q&A Generator", "Formatter", "Reviewer", "END"]
+    fake_openai.handler = Crew(decisions=decisions, delay=first_fast_then_slow("Review", 30.0))
+    listener = Listener()
+    settings = settings_for(fake_openai, mode="orchestrator", run_timeout=2.0)
+    run_ = PipelineRun([SOURCE], settings, on_event=listener.on_event, on_done=listener.on_done)
+    run_.start()
+    result = run_.result(timeout=10)
+    batches = listener.batches()
+
+    assert [error.step for error in result.errors] == ["run"]
+    assert [event.batch for event in batches] == [(0, n) for n in range(5)] + [(0, 0)]
+    assert batches[0].cards != batches[-1].cards
+    assert_streamed_as_result(batches, result)
 
 
 def test_on_done_is_called_for_a_cancelled_run_too(fake_openai: FakeOpenAI) -> None:

@@ -33,6 +33,10 @@ class Origin:
     deck_id: DeckId | None = None
 
 
+class MissingDeck(LookupError):
+    """A target deck is gone; str() says so in words that follow "No cards were added: "."""
+
+
 @dataclass
 class AddResult:
     changes: OpChanges
@@ -63,11 +67,21 @@ def add_cards(
     `origins` maps a source note id (None for pasted text) to what the notes say about their source; a card
     whose origin has a deck goes there, the others to `deck_id`. A card whose first field matches a note of
     its note type, or an earlier card, is skipped. If anything fails, the collection is left as it was.
-    `add_fields` lets an older note type of ours get the fields this version adds (a schema change).
+    A deck deleted since it was chosen is a MissingDeck error: Anki would put the cards into "Default"
+    without a word. `add_fields` lets an older note type of ours get the fields this version adds (a schema
+    change).
     """
+    origins = origins or {}
+    decks = {_deck_of(card, deck_id, origins) for card in cards}
+    if missing := [deck for deck in decks if col.decks.get(deck, default=False) is None]:
+        raise MissingDeck(
+            "the deck chosen for them no longer exists; choose a deck and add them again"
+            if deck_id in missing
+            else "the deck of one of their source notes no longer exists; add them to a chosen deck instead"
+        )
     step = col.add_custom_undo_entry(UNDO_NAME)
     try:
-        requests, skipped = _plan(col, cards, deck_id, tags, origins or {}, add_fields)
+        requests, skipped = _plan(col, cards, deck_id, tags, origins, add_fields)
         if requests:
             col.add_notes([request for _, request in requests])
     except BaseException:
@@ -129,9 +143,14 @@ def _plan(
             skipped.append(card.id)
         else:
             target.keys.add(key)
-            deck = origin.deck_id if origin is not None and origin.deck_id else deck_id
-            requests.append((card.id, AddNoteRequest(note=note, deck_id=deck)))
+            requests.append((card.id, AddNoteRequest(note=note, deck_id=_deck_of(card, deck_id, origins))))
     return requests, skipped
+
+
+def _deck_of(card: Card, deck_id: DeckId, origins: Mapping[int | None, Origin]) -> DeckId:
+    """The deck of the card's source note when its cards go there, else `deck_id`."""
+    origin = origins.get(card.provenance.source_note_id)
+    return origin.deck_id if origin is not None and origin.deck_id else deck_id
 
 
 def _note(col: Collection, target: _Target, card: Card, tags: Sequence[str], origin: Origin | None) -> Note:

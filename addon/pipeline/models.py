@@ -8,10 +8,57 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, WithJsonSchema
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    WithJsonSchema,
+)
 
 from .roles import NEXT_STEPS
 from .settings import Mode
+
+# Bounds on what a model writes (README, "Reliability"), in the JSON schema the model gets. A text beyond its
+# bound makes the reply invalid, and it is asked for again saying what is too long; a list beyond its bound
+# is cut to it, the first items kept, since a reply with many good items should not be thrown away. Roomy
+# for good cards, small enough that no reply can flood the pipeline or the learner's collection.
+MAX_NAME = 200
+"""A topic's name, a language."""
+MAX_ITEM = 300
+"""One subtopic, key concept, application, tag or line of changes."""
+MAX_TEXT = 1_000
+"""A question, an answer, the Orchestrator's reason."""
+MAX_CLOZE = 2_000
+"""A cloze card's text."""
+MAX_EXTRA = 6_000
+"""An Extra field: explanations and a code example."""
+MAX_LIST = 30
+"""Subtopics, key concepts, applications, tags of one card."""
+MAX_TOPICS = 40
+"""Topics in one analysis."""
+MAX_CARDS = 50
+"""Cards in one reply."""
+MAX_SPLIT = 10
+"""Cards one card may be rewritten or split into."""
+MAX_EDITS = 100
+"""Edits, extras or lines of changes in one reply."""
+
+Name = Annotated[str, StringConstraints(max_length=MAX_NAME)]
+Item = Annotated[str, StringConstraints(max_length=MAX_ITEM)]
+Text = Annotated[str, StringConstraints(max_length=MAX_TEXT)]
+ClozeText = Annotated[str, StringConstraints(max_length=MAX_CLOZE)]
+Extra = Annotated[str, StringConstraints(max_length=MAX_EXTRA)]
+
+
+def _cut(limit: int) -> BeforeValidator:
+    """A list beyond `limit` items is cut to it, the first items kept."""
+    return BeforeValidator(lambda value: value[:limit] if isinstance(value, list) else value)
+
+
+Items = Annotated[list[Item], _cut(MAX_LIST), Field(max_length=MAX_LIST)]
 
 
 class Source(BaseModel):
@@ -24,10 +71,10 @@ class Source(BaseModel):
 
 
 class Topic(BaseModel):
-    name: str
-    subtopics: list[str] = Field(default_factory=list)
-    key_concepts: list[str] = Field(default_factory=list)
-    applications: list[str] = Field(default_factory=list)
+    name: Name
+    subtopics: Items = Field(default_factory=list)
+    key_concepts: Items = Field(default_factory=list)
+    applications: Items = Field(default_factory=list)
 
 
 class Outline(BaseModel):
@@ -39,26 +86,28 @@ class Outline(BaseModel):
 
 class BasicCard(BaseModel):
     kind: Literal["basic"] = "basic"
-    question: str
-    answer: str
-    extra: str = ""
-    tags: list[str] = Field(default_factory=list)
+    question: Text
+    answer: Text
+    extra: Extra = ""
+    tags: Items = Field(default_factory=list)
 
 
 class ClozeCard(BaseModel):
     kind: Literal["cloze"] = "cloze"
-    text: str = Field(description="Text with {{c1::...}} deletions.")
-    extra: str = ""
-    tags: list[str] = Field(default_factory=list)
+    text: ClozeText = Field(description="Text with {{c1::...}} deletions.")
+    extra: Extra = ""
+    tags: Items = Field(default_factory=list)
 
 
 CardDraft = Annotated[BasicCard | ClozeCard, Field(discriminator="kind")]
+Drafts = Annotated[list[CardDraft], _cut(MAX_CARDS), Field(max_length=MAX_CARDS)]
+Split = Annotated[list[CardDraft], _cut(MAX_SPLIT), Field(max_length=MAX_SPLIT)]
 
 
 class CardDrafts(BaseModel):
     """The shape agents return cards in."""
 
-    cards: list[CardDraft]
+    cards: Drafts
 
 
 class LintFinding(BaseModel):
@@ -131,30 +180,32 @@ class AnalyzedTopic(Topic):
 
 
 class TopicAnalysis(BaseModel):
-    language: str = Field(default="", description="Language of the source text, in English, e.g. 'German'.")
-    topics: list[AnalyzedTopic]
+    language: Name = Field(default="", description="Language of the source text, in English, e.g. 'German'.")
+    topics: Annotated[list[AnalyzedTopic], _cut(MAX_TOPICS), Field(max_length=MAX_TOPICS)]
 
 
 class CardExtra(BaseModel):
     card: int = Field(description="Number of the card.")
-    extra: str = Field(description="The card's new extra field, Markdown.")
+    extra: Extra = Field(description="The card's new extra field, Markdown.")
 
 
 class ExtraFields(BaseModel):
-    extras: list[CardExtra]
+    extras: Annotated[list[CardExtra], _cut(MAX_EDITS), Field(max_length=MAX_EDITS)]
 
 
 class CardEdit(BaseModel):
     card: int = Field(description="Number of the card this edit is about.")
     action: Literal["rewrite", "split", "drop"]
-    cards: list[CardDraft] = Field(
+    cards: Split = Field(
         default_factory=list, description="The new card (rewrite) or cards (split); empty for drop."
     )
 
 
 class Review(BaseModel):
-    edits: list[CardEdit] = Field(default_factory=list, description="Only the cards that change.")
-    changes: list[str] = Field(
+    edits: Annotated[list[CardEdit], _cut(MAX_EDITS), Field(max_length=MAX_EDITS)] = Field(
+        default_factory=list, description="Only the cards that change."
+    )
+    changes: Annotated[list[Item], _cut(MAX_EDITS), Field(max_length=MAX_EDITS)] = Field(
         default_factory=list, description="One short line per change, for the learner."
     )
 
@@ -180,4 +231,4 @@ NextStep = Annotated[
 
 class Decision(BaseModel):
     next_agent: NextStep
-    reason: str = ""
+    reason: Text = ""

@@ -241,6 +241,43 @@ def test_stop_with_no_cards_says_stopped(mw, qtbot, dialog, fake_openai) -> None
     assert dialog.generate_button.isEnabled() and dialog.model.rowCount() == 0
 
 
+def test_stop_mid_run_keeps_every_card_made_each_once_in_run_order(mw, qtbot, dialog, fake_openai) -> None:
+    fake_openai.handler = Crew(cards_per_topic=3, delay=slow_after_first_topic)
+    dialog.set_source_text(FIVE_TOPICS, "Indicators")
+    dialog.generate_button.click()
+    qtbot.waitUntil(lambda: dialog.model.rowCount() == 3, timeout=30_000)  # the first topic, reviewed
+
+    dialog.cancel_button.click()
+    qtbot.waitUntil(lambda: dialog.run_state != "running", timeout=5_000)
+
+    drafts = dialog.drafts()
+    assert dialog.status_text().startswith("Stopped. 15 cards kept")
+    assert len(drafts) == 15 and len({draft.card.id for draft in drafts}) == 15
+    assert [draft.batch for draft in drafts] == [(0, n) for n in range(5) for _ in range(3)], (
+        "the topics not reviewed yet streamed in too, formatted without the LLM"
+    )
+    assert all(draft.card.fields for draft in drafts)
+
+
+@pytest.mark.parametrize(
+    ("source", "back"),
+    [
+        (FIVE_TOPICS + "\nEnergy and mass: \\(E = mc^2\\).\n", "Energy is \\(E = mc^2\\)"),
+        (FIVE_TOPICS, "Energy is E = mc^2"),
+    ],
+    ids=["source with math", "source without"],
+)
+def test_an_edited_card_keeps_math_as_the_run_did(mw, qtbot, dialog, fake_openai, source, back) -> None:
+    fake_openai.handler = Crew(cards_per_topic=1)
+    generate(qtbot, dialog, source)
+    dialog.table.selectRow(0)
+
+    dialog.editor.box("Answer").setPlainText("Energy is \\(E = mc^2\\)")
+    qtbot.waitUntil(lambda: dialog.drafts()[0].edited, timeout=3_000)
+
+    assert dialog.drafts()[0].card.fields["Back"] == back
+
+
 def test_a_failing_server_shows_a_clear_message_and_keeps_the_text(mw, qtbot, dialog, fake_openai) -> None:
     fake_openai.handler = lambda request: Reply.error(401, "bad key sk-test")
     generate(qtbot, dialog)
@@ -253,14 +290,14 @@ def test_a_failing_server_shows_a_clear_message_and_keeps_the_text(mw, qtbot, di
 
 def test_bad_settings_get_a_plain_message_and_no_run(mw, qtbot, dialog, fake_openai) -> None:
     config = mw.addonManager.getConfig(PACKAGE)
-    mw.addonManager.writeConfig(PACKAGE, config | {"temperature": "warm"})
+    mw.addonManager.writeConfig(PACKAGE, config | {"base_url": "localhost:11434/v1"})
     dialog.set_source_text(FIVE_TOPICS)
 
     dialog.generate_button.click()
 
     assert dialog.run_state == "idle"
     assert dialog.status_text().startswith("Please fix the add-on's settings")
-    assert "Temperature should be a valid number" in dialog.status_text()
+    assert "Base URL should start with http:// or https://" in dialog.status_text()
     assert fake_openai.requests == []
 
 

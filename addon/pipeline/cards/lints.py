@@ -48,6 +48,14 @@ def _declare(lint_id: str, description: str, *, blocking: bool = False) -> None:
     LINTS[lint_id] = Lint(lint_id, description, blocking)
 
 
+RENDER_FAILED = "render-failed"
+_declare(
+    RENDER_FAILED,
+    "The card could not be rendered (quotes or lists nested too deep, or a reply the renderer chokes on).",
+    blocking=True,
+)
+
+
 def _check(
     lint_id: str, description: str, *, kinds: tuple[type, ...] = _BASIC + _CLOZE, blocking: bool = False
 ) -> Callable[[Check], Check]:

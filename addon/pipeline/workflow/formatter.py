@@ -24,9 +24,12 @@ async def format_batch(agents: Agents, record: RunRecord, work: TopicWork, cards
     """The deterministic Formatter; only cards it finds broken go to the LLM for repair, all at once.
     The formatted batch is recorded as finished.
 
-    A card whose repair fails is kept with its findings, and the failure is recorded.
+    A card whose repair fails is kept with its findings, and the failure is recorded; a card that still
+    cannot be rendered is left out (`RunRecord.finish`).
     """
-    formatted = [touched(card, Role.FORMATTER) for card in await asyncio.to_thread(format_cards, cards)]
+    formatted = [
+        touched(card, Role.FORMATTER) for card in await asyncio.to_thread(format_cards, cards, record.markup)
+    ]
     broken = [i for i, card in enumerate(formatted) if needs_repair(card)]
     repairs = await asyncio.gather(
         *(agents.repair(formatted[i].draft, formatted[i].lints, topic=work.topic.name) for i in broken),
@@ -38,6 +41,7 @@ async def format_batch(agents: Agents, record: RunRecord, work: TopicWork, cards
         elif isinstance(repaired, BaseException):
             raise repaired
         else:
-            formatted[index] = format_card(formatted[index].model_copy(update={"draft": repaired}))
-    record.finish(work.key, formatted)
-    return formatted
+            formatted[index] = format_card(
+                formatted[index].model_copy(update={"draft": repaired}), record.markup
+            )
+    return record.finish(work, formatted)

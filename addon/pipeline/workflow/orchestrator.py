@@ -2,15 +2,16 @@
 picks the next agent, and the agents work one request at a time.
 
 What the seed lacked is added: the Orchestrator sees a compact summary of the state rather than the whole
-history; a step cap (`orchestrator_max_steps`) and a time cap (`run_timeout`) end the loop; a choice that
-cannot run (the Reviewer before any cards) is recorded as an error and skipped; agent errors land in
-`RunResult.errors`. Whatever way it ends, cards not yet formatted are formatted before the result.
+history; a step cap (`orchestrator_max_steps`) ends the loop, and so does the run's time limit
+(`run_timeout`, the workflow's own timeout, as on the planned route); a choice that cannot run (the
+Reviewer before any cards) is recorded as an error and skipped; agent errors land in `RunResult.errors`.
+Whatever way it ends, cards not yet formatted are formatted before the result (on a timeout, by
+`RunRecord.result`, without the LLM).
 """
 
 from __future__ import annotations
 
 import json
-import time
 from dataclasses import dataclass
 from functools import partial
 from typing import Any
@@ -68,13 +69,11 @@ class OrchestratorWorkflow(Route):
         self._works: list[TopicWork] | None = None
         self._batches: list[Batch] = []
         self._steps: list[str] = []
-        self._deadline = 0.0
 
     @step
     async def begin(self, ev: PipelineStart) -> DecideEvent:
         self._sources = ev.sources
         self._chunks = chunk_sources(ev.sources, self.settings.llm.context_window)
-        self._deadline = time.monotonic() + self.settings.run_timeout
         return DecideEvent()
 
     @step
@@ -83,11 +82,6 @@ class OrchestratorWorkflow(Route):
         if len(self._steps) >= limit:
             self.record.fail(
                 Role.ORCHESTRATOR, f"Stopped after {limit} steps, the limit for the orchestrator."
-            )
-            return await self._end(ctx)
-        if time.monotonic() >= self._deadline:
-            self.record.fail(
-                Role.ORCHESTRATOR, f"Stopped after {self.settings.run_timeout:g} s, the run's time limit."
             )
             return await self._end(ctx)
         decision = await self.record.step(
@@ -129,6 +123,7 @@ class OrchestratorWorkflow(Route):
             )
             if cards:
                 self._batches.append(Batch(work, cards))
+                self.record.pending(work, cards)
         return DecideEvent()
 
     @step
@@ -186,6 +181,7 @@ class OrchestratorWorkflow(Route):
     def _update(self, batch: Batch, cards: list[Card]) -> None:
         """New cards for a batch: a formatted batch has to be formatted again."""
         batch.cards, batch.formatted = cards, False
+        self.record.pending(batch.work, cards)
 
     def _to_enrich(self) -> list[Batch]:
         return [b for b in self._batches if not b.enriched and stages.needs_enrichment(b.cards, b.work)]

@@ -5,8 +5,10 @@
     begin ─▶ revise (regeneration: the selected cards with the learner's feedback) ─▶ review ─▶ …
 
 Each topic flows through on its own, so a topic is reviewed while others are still being generated, and its
-cards are finished (kept on cancel) as soon as they are formatted. A step that fails for one topic records
-a StepError and lets that topic's cards go on without it (or ends the topic when there are none).
+cards are finished as soon as they are formatted. Each stage records the cards it leaves as pending, so
+that a cancelled or timed-out run still returns them (formatted without the LLM). A step that fails for one
+topic records a StepError and lets that topic's cards go on without it (or ends the topic when there are
+none).
 How many requests run at once is bounded by `Agents.slots` (`settings.max_concurrency`), which serves work
 with more steps behind it first; the steps' worker counts are only an upper bound, fixed with the class.
 """
@@ -85,8 +87,9 @@ class PlannedWorkflow(Route):
             ctx, Role.QA_GENERATOR, work.topic.name, lambda: stages.generate(self.agents, work)
         )
         if not cards:
-            self.record.finish(work.key, [])
+            self.record.finish(work, [])
             return TopicDone(work=work)
+        self.record.pending(work, cards)
         if stages.needs_enrichment(cards, work):
             return EnrichEvent(work=work, cards=cards)
         return ReviewEvent(work=work, cards=cards)
@@ -107,13 +110,17 @@ class PlannedWorkflow(Route):
         if revision is None:
             return StopEvent(result=self.record.result())
         self.record.changed(ctx, Role.QA_GENERATOR, work.topic.name, revision.changes)
-        return [ReviewEvent(work=work, cards=stages.edited(originals, revision, Role.QA_GENERATOR))]
+        cards = stages.edited(originals, revision, Role.QA_GENERATOR)
+        self.record.pending(work, cards)
+        return [ReviewEvent(work=work, cards=cards)]
 
     @step(num_workers=WORKERS)
     async def enrich(self, ctx: Context, ev: EnrichEvent) -> ReviewEvent:
         enriched = await self.record.step(
             ctx, Role.CODE_EXPERT, ev.work.topic.name, lambda: stages.enrich(self.agents, ev.work, ev.cards)
         )
+        if enriched:
+            self.record.pending(ev.work, enriched)
         return ReviewEvent(work=ev.work, cards=enriched or ev.cards)
 
     @step(num_workers=WORKERS)
@@ -124,6 +131,7 @@ class PlannedWorkflow(Route):
         if reviewed is None:
             return FormatEvent(work=ev.work, cards=ev.cards)
         self.record.changed(ctx, Role.REVIEWER, ev.work.topic.name, reviewed.changes)
+        self.record.pending(ev.work, reviewed.cards)
         return FormatEvent(work=ev.work, cards=reviewed.cards)
 
     @step(num_workers=WORKERS)

@@ -2,9 +2,12 @@
 
 A `PipelineRun` works in its own thread with its own event loop; `on_event` is called from that thread with
 each `ProgressEvent` (`CardsReady` carries each batch of finished cards), and `on_done` once at the end, also
-from that thread: a UI hands both to its main thread. Cancelling keeps the cards finished so far
-(`RunResult.cancelled`); a run that times out keeps them too, with a StepError saying so. Pipeline errors of
-single steps are in `RunResult.errors`; any other exception is a bug and is raised from `result()`.
+from that thread: a UI hands both to its main thread. However a run ends, its result holds every card made so
+far: cancelling keeps them (`RunResult.cancelled`); a run that times out keeps them with a StepError saying
+so; cards not yet reviewed or formatted then are formatted without the LLM, and their batches are sent as
+`CardsReady` before `on_done`, so the batches sent always add up to the result's cards. Pipeline errors of
+single steps are in `RunResult.errors`; any other exception is a bug: it is logged, ends the run, and is
+recorded as an error of step "run", and the cards made so far are kept.
 """
 
 from __future__ import annotations
@@ -18,21 +21,25 @@ from workflows.errors import WorkflowCancelledByUser, WorkflowTimeoutError
 from workflows.handler import WorkflowHandler
 
 from ..agents.team import Agents
+from ..cards.anki_markup import MarkupPolicy
 from ..llm.client import LLMClient
 from ..llm.slots import Slots
 from ..llm.usage import UsageMeter
 from ..models import Card, RunResult, Source
 from ..settings import PipelineSettings
-from .events import PipelineStart, ProgressEvent, Regeneration
+from .events import CardsReady, PipelineStart, ProgressEvent, Regeneration
 from .orchestrator import OrchestratorWorkflow
 from .planned import PlannedWorkflow
 from .route import Route
+from .sources import prepare
 from .state import RunRecord
 
 logger = logging.getLogger(__name__)
 
 OnEvent = Callable[[ProgressEvent], None]
 OnDone = Callable[["PipelineRun"], None]
+SOURCE_STEP = "text"
+"""The step named in errors about the sources themselves (nothing to learn from, too long)."""
 
 
 async def generate(
@@ -125,7 +132,7 @@ class PipelineRun:
         self._thread.start()
 
     def cancel(self) -> None:
-        """Stop the run soon (about a second); the cards finished so far are kept. Safe from any thread."""
+        """Stop the run soon (about a second); the cards made so far are kept. Safe from any thread."""
         with self._lock:
             self._cancelled = True
             handler, loop = self._handler, self._loop
@@ -179,35 +186,65 @@ async def _execute(
     on_handler: Callable[[WorkflowHandler], None] | None = None,
 ) -> RunResult:
     usage = UsageMeter()
+    prepared = prepare(start.sources, settings, cut=start.regeneration is None)
+    start = start.model_copy(update={"sources": prepared.sources})
+    markup = MarkupPolicy.for_sources((source.text for source in start.sources), settings.math)
+    record = RunRecord(settings.mode, usage, markup)
+    for problem in prepared.problems:
+        record.fail(SOURCE_STEP, problem)
+    if not start.sources:
+        return record.result()
     llm = LLMClient(settings.llm, usage=usage, max_requests=settings.max_requests_per_run)
-    record = RunRecord(settings.mode, usage)
     agents = Agents(llm, Slots(settings.max_concurrency))
     route: type[Route] = OrchestratorWorkflow if settings.mode == "orchestrator" else PlannedWorkflow
     workflow = route(settings, agents, record)
+    listener = _Listener(on_event) if on_event is not None else None
     try:
         handler = workflow.run(start_event=start)
         if on_handler is not None:
             on_handler(handler)
         async for event in handler.stream_events():
-            if on_event is not None and isinstance(event, ProgressEvent):
-                _deliver(on_event, event)
+            if listener is not None and isinstance(event, ProgressEvent):
+                listener(event)
         result: RunResult = await handler
-        return result
     except WorkflowCancelledByUser:
-        return record.result(cancelled=True)
+        result = record.result(cancelled=True)
     except WorkflowTimeoutError:
         record.fail("run", f"The run took longer than {settings.run_timeout:g} s and was stopped.")
-        return record.result()
+        result = record.result()
+    except Exception as error:  # a bug: the learner keeps the cards made so far, and sees one line
+        logger.exception("The run failed")
+        record.fail("run", f"The run stopped on an unexpected error: {_one_line(error)}")
+        result = record.result()
     finally:
         await llm.aclose()
+    if listener is not None:
+        for ready in record.unsent(listener.sent):
+            listener(ready)
+    return result
 
 
-def _deliver(on_event: OnEvent, event: ProgressEvent) -> None:
-    """Call the listener; a broken listener is logged and does not stop the run."""
-    try:
-        on_event(event)
-    except Exception:
-        logger.exception("A progress listener failed on %s", event)
+class _Listener:
+    """Hands progress events to `on_event`, remembering the cards of each batch it was sent; a broken
+    listener is logged and does not stop the run."""
+
+    def __init__(self, on_event: OnEvent) -> None:
+        self.on_event = on_event
+        self.sent: dict[tuple[int, int], list[Card]] = {}
+
+    def __call__(self, event: ProgressEvent) -> None:
+        if isinstance(event, CardsReady):
+            self.sent[event.batch] = event.cards
+        try:
+            self.on_event(event)
+        except Exception:
+            logger.exception("A progress listener failed on %s", event)
+
+
+def _one_line(error: Exception, limit: int = 200) -> str:
+    lines = str(error).strip().splitlines()
+    text = f"{type(error).__name__}: {lines[0]}" if lines else type(error).__name__
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def _regeneration_start(cards: Sequence[Card], feedback: str, source: Source) -> PipelineStart:

@@ -13,7 +13,7 @@ from typing import NamedTuple
 
 from ..agents.edits import apply_edits
 from ..agents.team import Agents, needs_code_expert
-from ..cards.lints import lint_cards
+from ..cards.formatting import lint_drafts
 from ..models import Card, CardDraft, Provenance, Review
 from ..roles import Role
 from .events import TopicWork
@@ -95,6 +95,6 @@ async def enrich(agents: Agents, work: TopicWork, cards: list[Card]) -> list[Car
 async def review(agents: Agents, work: TopicWork, cards: list[Card]) -> Reviewed:
     """The Reviewer's edits applied to the batch; it sees each card's lint findings."""
     drafts = [card.draft for card in cards]
-    findings = await asyncio.to_thread(lint_cards, drafts)
+    findings = await asyncio.to_thread(lint_drafts, drafts)
     answer = await agents.review(drafts, findings, topic=work.topic.name, language=work.language)
     return Reviewed(edited(cards, answer, Role.REVIEWER), answer.changes)

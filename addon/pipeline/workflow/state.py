@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any, TypeVar
 
 from workflows import Context
 
+from ..cards.anki_markup import STRICT, MarkupPolicy
+from ..cards.formatting import format_cards, render_failed
 from ..cards.lints import with_cross_card_lints
 from ..errors import PipelineError
 from ..llm.usage import UsageMeter
 from ..models import Card, Outline, RunResult, StepError
 from ..roles import Role
 from ..settings import Mode
-from .events import CardsChanged, CardsReady, ProgressEvent, StepFinished, StepStarted
+from .events import CardsChanged, CardsReady, ProgressEvent, StepFinished, StepStarted, TopicWork
+from .stages import touched
 
 T = TypeVar("T")
 P = TypeVar("P", bound=ProgressEvent)
@@ -23,18 +26,25 @@ MAX_CHANGE_CHARS = 200
 
 
 class RunRecord:
-    """What a run has done so far: finished cards per topic, the outline and the errors.
+    """What a run has done so far: cards per topic, the outline and the errors.
 
-    Steps write to it as they go, so that the cards finished before a cancellation or a timeout are kept;
-    each finished batch is streamed to listeners as a `CardsReady` event when the step that made it ends.
+    Steps write to it as they go: `pending` for a topic's cards as each stage leaves them, `finish` once
+    they are formatted. Whatever way the run ends (done, cancelled, timed out, failed), `result` returns
+    every card made: those still pending are formatted then, deterministically, without the LLM.
+
+    Each finished batch is streamed to listeners as a `CardsReady` event when the step that made it ends;
+    `unsent` gives the events for what the stream did not carry (the batches `result` formatted).
     """
 
-    def __init__(self, mode: Mode, usage: UsageMeter) -> None:
+    def __init__(self, mode: Mode, usage: UsageMeter, markup: MarkupPolicy = STRICT) -> None:
         self.mode = mode
         self.usage = usage
+        self.markup = markup
+        """The math and media tags the run's cards may keep."""
         self.outline: Outline | None = None
         self.errors: list[StepError] = []
         self._finished: dict[tuple[int, int], list[Card]] = {}
+        self._pending: dict[tuple[int, int], tuple[TopicWork, list[Card]]] = {}
         self._ready: list[tuple[int, int]] = []
 
     @property
@@ -45,16 +55,34 @@ class RunRecord:
     def topics_total(self) -> int:
         return len(self.outline.topics) if self.outline else 0
 
-    def finish(self, key: tuple[int, int], cards: list[Card]) -> None:
-        """The topic `key` is done with these cards (none if it failed)."""
-        self._finished[key] = cards
-        self._ready.append(key)
+    def pending(self, work: TopicWork, cards: list[Card]) -> None:
+        """A topic's cards as a stage left them, not formatted (again) yet."""
+        self._finished.pop(work.key, None)
+        self._pending[work.key] = (work, cards)
+
+    def finish(self, work: TopicWork, cards: list[Card]) -> list[Card]:
+        """Record a topic's formatted cards (none if it failed); those that could not be rendered are left
+        out, with an error. Returns the cards kept."""
+        self._pending.pop(work.key, None)
+        kept = []
+        for card in cards:
+            if render_failed(card):
+                self.fail(
+                    f"{Role.FORMATTER}: {work.topic.name}", f"A card was left out. {card.lints[0].message}"
+                )
+            else:
+                kept.append(card)
+        self._finished[work.key] = kept
+        self._ready.append(work.key)
+        return kept
 
     def fail(self, step: str, error: Exception | str) -> None:
         self.errors.append(StepError(step=step, message=str(error)))
 
     def result(self, *, cancelled: bool = False) -> RunResult:
-        """The run's result; the lints that compare cards run once more over all of them."""
+        """The run's result, pending cards formatted; the lints that compare cards run once more over all."""
+        for work, cards in list(self._pending.values()):
+            self.finish(work, [touched(card, Role.FORMATTER) for card in format_cards(cards, self.markup)])
         cards = [card for key in sorted(self._finished) for card in self._finished[key]]
         findings = with_cross_card_lints([card.lints for card in cards], [card.draft for card in cards])
         return RunResult(
@@ -84,11 +112,18 @@ class RunRecord:
         """A `CardsReady` event for each batch finished since the last one (the cards as finished)."""
         ready, self._ready = self._ready, []
         for key in dict.fromkeys(ready):
-            cards = self._finished[key]
-            topic = cards[0].provenance.topic if cards else ""
-            ctx.write_event_to_stream(
-                self._progress(CardsReady, Role.FORMATTER, topic, batch=key, cards=cards)
-            )
+            if key in self._finished:
+                ctx.write_event_to_stream(self._cards_ready(key))
+
+    def unsent(self, sent: Mapping[tuple[int, int], Sequence[Card]]) -> list[CardsReady]:
+        """A `CardsReady` event for each finished batch whose cards differ from those `sent` to listeners:
+        the batches formatted at the end of a cancelled, timed-out or failed run, or streamed too late."""
+        return [self._cards_ready(key) for key, cards in self._finished.items() if sent.get(key) != cards]
+
+    def _cards_ready(self, key: tuple[int, int]) -> CardsReady:
+        cards = self._finished[key]
+        topic = cards[0].provenance.topic if cards else ""
+        return self._progress(CardsReady, Role.FORMATTER, topic, batch=key, cards=cards)
 
     def changed(self, ctx: Context, role: str, topic: str, changes: Sequence[str]) -> None:
         """Tell listeners what an agent changed; its lines are cut to a sane number and length."""

@@ -43,6 +43,7 @@ from ...loader import load_pipeline
 from ...notes.sources import NoteSource
 from ...responsive import begin_background_work, end_background_work
 from .. import GENERATE_DIALOG
+from ..setup_notice import SetupNotice
 from .card_editor import CardEditor
 from .card_view import CardView
 from .earlier_drafts import NOTICE, EarlierDrafts
@@ -56,6 +57,7 @@ if TYPE_CHECKING:
     from ...drafts import DraftCard, DraftRun, DraftSession
     from ...journal import Journal
     from ...notes.insert import AddResult
+    from ...pipeline.cards.anki_markup import MarkupPolicy
     from ...pipeline.models import Card, Source
     from ...pipeline.settings import PipelineSettings
     from ...pipeline.workflow.events import ProgressEvent
@@ -122,6 +124,7 @@ class GenerateDialog(QDialog):
         self.notices = NoticeArea()
         """One-line notices at the top (unfinished drafts; settings that need attention)."""
         layout.addWidget(self.notices)
+        self.setup_notice = SetupNotice(self.mw, self.notices)
 
         self.splitter = QSplitter(Qt.Orientation.Vertical)
         layout.addWidget(self.splitter, stretch=1)
@@ -301,6 +304,7 @@ class GenerateDialog(QDialog):
             self.journal, self.notices, self.open_draft, lambda: self.session.id if self.session else None
         )
         self._set_status("Ready.")
+        self.setup_notice.refresh()
         self.earlier.offer()
         self._update_buttons()
 
@@ -372,6 +376,7 @@ class GenerateDialog(QDialog):
         run = DraftRun(
             title=_run_title(sources),
             sources=sources,
+            math=settings.math,
             deck_id=self.deck_chooser.selected_deck_id,
             note_decks={
                 n.note_id: n.deck_id for n in notes if n.note_id and n.deck_id and self.note_decks.isChecked()
@@ -528,8 +533,9 @@ class GenerateDialog(QDialog):
         from ...pipeline.cards.formatting import note_fields
 
         card = draft.card
+        fields = card.fields or note_fields(card.draft, self._markup())
         try:
-            rendered = render_card(self.mw.col, card.draft.kind, card.fields or note_fields(card.draft))
+            rendered = render_card(self.mw.col, card.draft.kind, fields)
         except Exception as error:  # a template the learner broke: say so instead of failing
             self.card_view.show_message(f"This card can't be previewed: {error}")
             return
@@ -544,12 +550,20 @@ class GenerateDialog(QDialog):
         new_draft = with_editor_fields(draft.card.draft, fields)
         if new_draft == draft.card.draft:
             return
-        draft.card = format_card(draft.card.model_copy(update={"draft": new_draft}))
+        draft.card = format_card(draft.card.model_copy(update={"draft": new_draft}), self._markup())
         draft.edited = True
         self._shown = (draft, draft.card)
         self.session.save()
         self.model.row_changed(self.table.currentIndex().row())
         self._render(draft)
+
+    def _markup(self) -> MarkupPolicy:
+        """The math and media tags the session's cards may keep: as for the run that made them."""
+        from ...pipeline.cards.anki_markup import MarkupPolicy
+
+        assert self.session is not None
+        run = self.session.run
+        return MarkupPolicy.for_sources((source.text for source in run.sources), run.math)
 
     def _on_checked_changed(self) -> None:
         if self.session is not None and self._alive():
@@ -587,6 +601,7 @@ class GenerateDialog(QDialog):
     # adding
 
     def _on_insert(self) -> None:
+        from ...config import default_tags
         from ...notes.insert import Origin
         from ...notes.notetypes import needs_new_fields
         from ..operations import add_cards_op
@@ -615,6 +630,7 @@ class GenerateDialog(QDialog):
                 parent=self.mw,
                 cards=[draft.card for draft in drafts],
                 deck_id=self.deck_chooser.selected_deck_id,
+                tags=default_tags(self.mw),
                 origins=origins,
                 add_fields=add_fields,
             )

@@ -24,8 +24,9 @@ class Notice(QFrame):
         self.label.setWordWrap(True)
         self.label.setTextFormat(Qt.TextFormat.PlainText)
         layout.addWidget(self.label, stretch=1)
+        self.buttons: dict[str, QPushButton] = {}
         for title, callback in buttons:
-            button = QPushButton(title)
+            button = self.buttons[title] = QPushButton(title)
             button.setAutoDefault(False)
             button.clicked.connect(lambda _checked=False, callback=callback: callback())
             layout.addWidget(button)
@@ -59,6 +60,9 @@ class NoticeArea(QWidget):
             notice.hide()
             notice.deleteLater()
         self.setVisible(bool(self._notices))
+
+    def notice(self, key: str) -> Notice | None:
+        return self._notices.get(key)
 
     def text(self, key: str) -> str | None:
         notice = self._notices.get(key)
