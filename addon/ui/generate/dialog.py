@@ -43,7 +43,6 @@ from ...loader import load_pipeline
 from ...notes.sources import NoteSource
 from ...responsive import begin_background_work, end_background_work
 from .. import GENERATE_DIALOG
-from ..setup_notice import SetupNotice
 from .card_editor import CardEditor
 from .card_view import CardView
 from .earlier_drafts import NOTICE, EarlierDrafts
@@ -61,6 +60,7 @@ if TYPE_CHECKING:
     from ...pipeline.models import Card, Source
     from ...pipeline.settings import PipelineSettings
     from ...pipeline.workflow.events import ProgressEvent
+    from ..setup_notice import SetupNotice
 
 GEOMETRY_KEY = "aicg_generate"
 USER_FILES = Path(__file__).resolve().parents[2] / "user_files"
@@ -87,6 +87,7 @@ class GenerateDialog(QDialog):
         self.driver: RunDriver | None = None
         self.journal: Journal[DraftRun] | None = None
         self.earlier: EarlierDrafts | None = None
+        self.setup_notice: SetupNotice | None = None
         self.duplicates = Duplicates()
         self.adding = False
         self._closed = False
@@ -124,7 +125,6 @@ class GenerateDialog(QDialog):
         self.notices = NoticeArea()
         """One-line notices at the top (unfinished drafts; settings that need attention)."""
         layout.addWidget(self.notices)
-        self.setup_notice = SetupNotice(self.mw, self.notices)
 
         self.splitter = QSplitter(Qt.Orientation.Vertical)
         layout.addWidget(self.splitter, stretch=1)
@@ -297,6 +297,7 @@ class GenerateDialog(QDialog):
             self._update_buttons()
             return
         from ...drafts import drafts_journal
+        from ..setup_notice import SetupNotice
 
         self.pipeline_state = "ready"
         self.journal = drafts_journal(USER_FILES)
@@ -304,6 +305,7 @@ class GenerateDialog(QDialog):
             self.journal, self.notices, self.open_draft, lambda: self.session.id if self.session else None
         )
         self._set_status("Ready.")
+        self.setup_notice = SetupNotice(self.mw, self.notices)  # the settings check needs the libraries
         self.setup_notice.refresh()
         self.earlier.offer()
         self._update_buttons()
