@@ -12,6 +12,7 @@ from anki.notes import Note
 
 from addon.notes import Origin, add_cards, ensure_notetype
 from addon.notes.duplicates import duplicate_key, existing_keys
+from addon.notes.insert import MissingDeck
 from addon.notes.notetypes import SPECS, find_notetype, needs_new_fields
 from addon.notes.provenance import generated_from_search, source_note_ids, source_notes_search
 from addon.notes.render import render_card
@@ -97,6 +98,22 @@ def test_provenance_leads_from_the_source_note_to_its_cards_and_back(col: Collec
     assert back == [source.id, other.id]
     assert list(col.find_notes(source_notes_search(back))) == sorted([source.id, other.id])
     assert {"ai-generated", f"ai-source::{source.id}"} <= set(rsi_note.tags)
+
+
+def test_a_source_note_s_deck_deleted_meanwhile_adds_nothing_and_says_so(col: Collection) -> None:
+    source = add_basic(col, "RSI", "Momentum", "Trading")
+    trading, default = col.decks.id("Trading"), col.decks.id("Generated")
+    assert trading is not None and default is not None
+    col.decks.remove([trading])  # after the window opened with the note
+
+    with pytest.raises(MissingDeck, match="the deck of one of their source notes no longer exists"):
+        add_cards(
+            col,
+            [generated("What is RSI?", source.id)],
+            deck_id=default,
+            origins={source.id: Origin("RSI", source.id, trading)},
+        )
+    assert col.find_notes("tag:ai-generated") == []
 
 
 def test_pasted_text_gets_its_title_in_the_source_field(col: Collection) -> None:

@@ -303,6 +303,9 @@ def test_bad_settings_get_a_plain_message_and_no_run(mw, qtbot, dialog, fake_ope
     assert dialog.status_text().startswith("Please fix the add-on's settings")
     assert "Base URL should start with http:// or https://" in dialog.status_text()
     assert fake_openai.requests == []
+    notice = dialog.notices.notice(addon_module("ui.setup_notice").KEY)
+    assert notice is not None and "Base URL should start with" in notice.label.text()
+    assert "Open Settings…" in notice.buttons
 
 
 def test_duplicates_of_notes_in_the_collection_are_flagged(

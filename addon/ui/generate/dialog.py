@@ -402,6 +402,8 @@ class GenerateDialog(QDialog):
             return load_settings(self.mw)
         except SettingsError as error:
             self._set_status(f"Please fix the add-on's settings (Tools → Add-ons → Config): {error}")
+            if self.setup_notice is not None:
+                self.setup_notice.refresh()  # with its Open Settings… button
             return None
 
     def _start(self, begin: Callable[[RunDriver], None], status: str) -> None:
