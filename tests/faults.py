@@ -496,7 +496,7 @@ def measure(result: RunResult, made: int) -> Outcome:
             deck = col.decks.id("Faults")
             assert deck is not None
             added = add_cards(col, result.cards, deck_id=deck)
-            problems += rendered_problems(col, added.note_ids)
+            problems += rendered_problems(col, added.note_ids.values())
         finally:
             col.close()
     return Outcome(

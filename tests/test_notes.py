@@ -68,8 +68,8 @@ def test_note_types_are_created_once_and_reused(col: Collection) -> None:
 
     assert ensure_notetype(col, "basic")["id"] == basic_type["id"]
     assert [nt.name for nt in col.models.all_names_and_ids()].count(SPECS["basic"].name) == 1
-    assert col.models.field_names(basic_type) == ["Front", "Back", "Extra"]
-    assert col.models.field_names(cloze_type) == ["Text", "Extra"]
+    assert col.models.field_names(basic_type) == ["Front", "Back", "Extra", "Source"]
+    assert col.models.field_names(cloze_type) == ["Text", "Extra", "Source"]
     assert (basic_type["type"], cloze_type["type"]) == (0, 1)
     assert "{{Extra}}" in basic_type["tmpls"][0]["afmt"]
     assert "{{cloze:Text}}" in cloze_type["tmpls"][0]["qfmt"]
@@ -111,7 +111,7 @@ def test_add_cards_is_one_undo_step(col: Collection, deck: DeckId) -> None:
 
     assert (result.added, result.skipped) == (4, 0)
     assert col.note_count() == 4 and col.card_count() == 5
-    assert {col.get_note(nid).cards()[0].did for nid in result.note_ids} == {deck}
+    assert {col.get_note(nid).cards()[0].did for nid in result.note_ids.values()} == {deck}
     assert col.undo_status().undo == UNDO_NAME
     col.undo()
     assert col.note_count() == 0
@@ -134,8 +134,8 @@ def test_fields_and_tags(col: Collection, deck: DeckId) -> None:
 
     [basic_note] = notes_of(col, "basic")
     [cloze_note] = notes_of(col, "cloze")
-    assert basic_note.fields == ["<b>Q</b>", "<i>A</i>", "more"]
-    assert cloze_note.fields == ["The {{c1::sun}} is a star", "<p>Astronomy</p>"]
+    assert basic_note.fields == ["<b>Q</b>", "<i>A</i>", "more", ""]
+    assert cloze_note.fields == ["The {{c1::sun}} is a star", "<p>Astronomy</p>", ""]
     assert {t.lower() for t in basic_note.tags} == {
         "machine_learning",
         "a::b",
@@ -221,7 +221,7 @@ def test_unrendered_cards_use_their_draft_text(col: Collection, deck: DeckId) ->
 
     add_cards(col, [card], deck_id=deck)
 
-    assert notes_of(col, "basic")[0].fields == list(note_fields(card.draft).values())
+    assert notes_of(col, "basic")[0].fields == [*note_fields(card.draft).values(), ""]
     assert "<strong>yes</strong>" in notes_of(col, "basic")[0]["Back"]
 
 
@@ -240,7 +240,7 @@ def test_apkg_imports_into_a_fresh_collection(tmp_path: Path, col: Collection) -
     import_apkg(col, path)
     [basic_note] = notes_of(col, "basic")
     [cloze_note] = notes_of(col, "cloze")
-    assert basic_note.fields == ["Capital of Italy?", "Rome", ""]
+    assert basic_note.fields == ["Capital of Italy?", "Rome", "", ""]
     assert cloze_note["Text"] == "{{c1::Rome}} is in Italy"
     assert {t.lower() for t in basic_note.tags} == {"geo", "ai-generated"}
     assert col.decks.name(basic_note.cards()[0].did) == "Geo::Europe"

@@ -138,6 +138,9 @@ class Card(BaseModel):
     )
     lints: list[LintFinding] = Field(default_factory=list)
     provenance: Provenance = Field(default_factory=Provenance)
+    replaces: str | None = Field(
+        default=None, description="In a regeneration's result: the id of the card this one replaces."
+    )
 
 
 class Usage(BaseModel):

@@ -17,11 +17,16 @@ from .chunking import Chunk
 
 
 class ProgressEvent(Event):
-    """Something happened in the run: which role, for which topic, and the run's totals so far."""
+    """Something happened in the run: which role, for which topic, and the run's totals so far.
+
+    `topics_total` is 0 until the topics are known (and in a regeneration).
+    """
 
     role: str
     topic: str = ""
     cards_so_far: int = 0
+    topics_done: int = 0
+    topics_total: int = 0
     usage: Usage = Field(default_factory=Usage)
 
     @property
@@ -58,6 +63,20 @@ class CardsChanged(ProgressEvent):
 
     def _verb(self) -> str:
         return "changed: " + "; ".join(self.changes)
+
+
+class CardsReady(ProgressEvent):
+    """A topic's cards are finished (formatted): they are in the result whatever happens next.
+
+    `batch` is (source index, topic index). A batch can come again (the orchestrator may format a topic
+    twice): the later cards replace the earlier ones.
+    """
+
+    batch: tuple[int, int]
+    cards: list[Card]
+
+    def _verb(self) -> str:
+        return f"{len(self.cards)} cards ready"
 
 
 # What a run is asked to do

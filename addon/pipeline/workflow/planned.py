@@ -87,6 +87,7 @@ class PlannedWorkflow(Route):
             ctx, Role.QA_GENERATOR, work.topic.name, lambda: stages.generate(self.agents, work)
         )
         if not cards:
+            self.record.finish(work, [])
             return TopicDone(work=work)
         self.record.pending(work, cards)
         if stages.needs_enrichment(cards, work):
@@ -96,6 +97,8 @@ class PlannedWorkflow(Route):
     @step(num_workers=WORKERS)
     async def revise(self, ctx: Context, ev: ReviseEvent) -> list[ReviewEvent] | StopEvent:
         work, wanted = ev.work, ev.regeneration
+        # Each card's replacements name it, however the Reviewer splits them later.
+        originals = [card.model_copy(update={"replaces": card.id}) for card in wanted.cards]
         revision = await self.record.step(
             ctx,
             Role.QA_GENERATOR,
@@ -107,7 +110,7 @@ class PlannedWorkflow(Route):
         if revision is None:
             return StopEvent(result=self.record.result())
         self.record.changed(ctx, Role.QA_GENERATOR, work.topic.name, revision.changes)
-        cards = stages.edited(wanted.cards, revision, Role.QA_GENERATOR)
+        cards = stages.edited(originals, revision, Role.QA_GENERATOR)
         self.record.pending(work, cards)
         return [ReviewEvent(work=work, cards=cards)]
 

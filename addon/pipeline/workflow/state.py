@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any, TypeVar
 
 from workflows import Context
@@ -15,7 +15,7 @@ from ..llm.usage import UsageMeter
 from ..models import Card, Outline, RunResult, StepError
 from ..roles import Role
 from ..settings import Mode
-from .events import CardsChanged, ProgressEvent, StepFinished, StepStarted, TopicWork
+from .events import CardsChanged, CardsReady, ProgressEvent, StepFinished, StepStarted, TopicWork
 from .stages import touched
 
 T = TypeVar("T")
@@ -31,6 +31,9 @@ class RunRecord:
     Steps write to it as they go: `pending` for a topic's cards as each stage leaves them, `finish` once
     they are formatted. Whatever way the run ends (done, cancelled, timed out, failed), `result` returns
     every card made: those still pending are formatted then, deterministically, without the LLM.
+
+    Each finished batch is streamed to listeners as a `CardsReady` event when the step that made it ends;
+    `unsent` gives the events for what the stream did not carry (the batches `result` formatted).
     """
 
     def __init__(self, mode: Mode, usage: UsageMeter, markup: MarkupPolicy = STRICT) -> None:
@@ -42,10 +45,15 @@ class RunRecord:
         self.errors: list[StepError] = []
         self._finished: dict[tuple[int, int], list[Card]] = {}
         self._pending: dict[tuple[int, int], tuple[TopicWork, list[Card]]] = {}
+        self._ready: list[tuple[int, int]] = []
 
     @property
     def cards_so_far(self) -> int:
         return sum(map(len, self._finished.values()))
+
+    @property
+    def topics_total(self) -> int:
+        return len(self.outline.topics) if self.outline else 0
 
     def pending(self, work: TopicWork, cards: list[Card]) -> None:
         """A topic's cards as a stage left them, not formatted (again) yet."""
@@ -53,8 +61,8 @@ class RunRecord:
         self._pending[work.key] = (work, cards)
 
     def finish(self, work: TopicWork, cards: list[Card]) -> list[Card]:
-        """Record a topic's formatted cards; those that could not be rendered are left out, with an error.
-        Returns the cards kept."""
+        """Record a topic's formatted cards (none if it failed); those that could not be rendered are left
+        out, with an error. Returns the cards kept."""
         self._pending.pop(work.key, None)
         kept = []
         for card in cards:
@@ -65,6 +73,7 @@ class RunRecord:
             else:
                 kept.append(card)
         self._finished[work.key] = kept
+        self._ready.append(work.key)
         return kept
 
     def fail(self, step: str, error: Exception | str) -> None:
@@ -92,10 +101,29 @@ class RunRecord:
             value = await call()
         except PipelineError as e:
             self.fail(f"{role}: {topic}" if topic else role, e)
+            self._stream_ready(ctx)
             ctx.write_event_to_stream(self._progress(StepFinished, role, topic, error=str(e)))
             return None
+        self._stream_ready(ctx)
         ctx.write_event_to_stream(self._progress(StepFinished, role, topic))
         return value
+
+    def _stream_ready(self, ctx: Context) -> None:
+        """A `CardsReady` event for each batch finished since the last one (the cards as finished)."""
+        ready, self._ready = self._ready, []
+        for key in dict.fromkeys(ready):
+            if key in self._finished:
+                ctx.write_event_to_stream(self._cards_ready(key))
+
+    def unsent(self, sent: Mapping[tuple[int, int], Sequence[Card]]) -> list[CardsReady]:
+        """A `CardsReady` event for each finished batch whose cards differ from those `sent` to listeners:
+        the batches formatted at the end of a cancelled, timed-out or failed run, or streamed too late."""
+        return [self._cards_ready(key) for key, cards in self._finished.items() if sent.get(key) != cards]
+
+    def _cards_ready(self, key: tuple[int, int]) -> CardsReady:
+        cards = self._finished[key]
+        topic = cards[0].provenance.topic if cards else ""
+        return self._progress(CardsReady, Role.FORMATTER, topic, batch=key, cards=cards)
 
     def changed(self, ctx: Context, role: str, topic: str, changes: Sequence[str]) -> None:
         """Tell listeners what an agent changed; its lines are cut to a sane number and length."""
@@ -106,5 +134,11 @@ class RunRecord:
     def _progress(self, kind: type[P], role: str, topic: str, **details: Any) -> P:
         """A progress event of `kind` with the run's totals so far."""
         return kind(
-            role=role, topic=topic, cards_so_far=self.cards_so_far, usage=self.usage.snapshot(), **details
+            role=role,
+            topic=topic,
+            cards_so_far=self.cards_so_far,
+            topics_done=len(self._finished),
+            topics_total=self.topics_total,
+            usage=self.usage.snapshot(),
+            **details,
         )
