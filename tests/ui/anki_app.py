@@ -7,10 +7,11 @@ import importlib
 import os
 import shutil
 import time
+from collections.abc import Callable
 from pathlib import Path
 from types import ModuleType
 
-from aqt.qt import QAction, QApplication, QTimer, QWidget
+from aqt.qt import QAction, QApplication, QEventLoop, QTimer, QWidget
 
 from tests.build_fixtures import PACKAGE, ROOT
 from tests.e2e.make_profile import main as make_profile
@@ -50,6 +51,18 @@ def stop_anki(mw, seconds: float = 1.5) -> None:
         app.sendPostedEvents(None, QEvent.Type.DeferredDelete)
         app.processEvents()
         time.sleep(0.01)
+
+
+def wait_until(predicate: Callable[[], object], timeout: float, poll_ms: int = 10) -> None:
+    """Run Qt's event loop until `predicate()` holds (as qtbot.waitUntil does, for code without pytest);
+    TimeoutError after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    loop = QEventLoop()
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"not done within {timeout:g} s")
+        QTimer.singleShot(poll_ms, loop.quit)
+        loop.exec()
 
 
 def menu_action(mw, text: str) -> QAction:
