@@ -75,7 +75,7 @@ class _Learner:
         """What Anki would show in its error window."""
         self.exceptions.append("".join(traceback.format_exception(kind, value, tb)))
 
-    def generate(self, meanwhile: Meanwhile | None) -> None:
+    def generate(self, meanwhile: Meanwhile | None, beat: Heartbeat) -> None:
         dialog = self.dialog
         dialog.generate_button.click()
         if dialog.run_state != "running":
@@ -97,6 +97,7 @@ class _Learner:
             if not done_meanwhile and meanwhile is not None:
                 done_meanwhile = True
                 meanwhile(self.mw, dialog)
+                beat.restart()  # the fault itself is not the window's stall
 
         dialog.driver.listener = _Listener(on_progress, on_cards, listener.run_finished)
         wait_until(lambda: dialog.run_state != "running", RUN_TIMEOUT)
@@ -170,7 +171,7 @@ def _drive(
         if anki and anki.before_run:
             anki.before_run(mw, dialog)
         with Heartbeat() as beat:
-            learner.generate(anki.meanwhile if anki else None)
+            learner.generate(anki.meanwhile if anki else None, beat)
             drafts = list(dialog.drafts())
             message = str(dialog.status_text())
             errors = [] if _QUIET.fullmatch(message) else [message]
