@@ -43,19 +43,20 @@ _QUIET = re.compile(r"\d+ cards? ready \([^()]*\)\.|Stopped\. \d+ cards? kept \(
 """Status lines that report no problem: a run that ended well, or was stopped."""
 _SENTENCE_END = re.compile(r"(?<=\.) (?=[A-Z])")
 
-Meanwhile = Callable[[Any, Any], None]
-"""Something done to Anki while the run goes on, once its first cards are in: (mw, dialog)."""
+Action = Callable[[Any, Any], None]
+"""Something done to Anki or the window at one moment of a run: (mw, dialog)."""
 
 
 @dataclass(frozen=True)
 class AnkiFault:
     name: str
-    before_run: Meanwhile | None = None
-    meanwhile: Meanwhile | None = None
+    before_run: Action | None = None
+    """Done before Generate."""
+    meanwhile: Action | None = None
     """Done once the first cards are in."""
-    before_add: Meanwhile | None = None
+    before_add: Action | None = None
     """Done before the first Add; the learner presses Add again if the first one added nothing."""
-    after_add: Meanwhile | None = None
+    after_add: Action | None = None
     """Done after the first Add."""
     error: str = ""
     """A phrase the first Add's message must hold; empty: the first Add adds the cards."""
@@ -75,7 +76,7 @@ class _Learner:
         """What Anki would show in its error window."""
         self.exceptions.append("".join(traceback.format_exception(kind, value, tb)))
 
-    def generate(self, meanwhile: Meanwhile | None, beat: Heartbeat) -> None:
+    def generate(self, meanwhile: Action | None, beat: Heartbeat) -> None:
         dialog = self.dialog
         dialog.generate_button.click()
         if dialog.run_state != "running":
@@ -84,7 +85,6 @@ class _Learner:
         done_meanwhile = meanwhile is None
 
         def on_progress(event: Any) -> None:
-            nonlocal done_meanwhile
             self.seen.append(str(event))
             listener.run_progress(event)
             if self.stop_when and not self._stopped and self.stop_when(self.seen):
@@ -122,6 +122,8 @@ class _Learner:
 
 @dataclass
 class _Listener:
+    """Between the run and the window (a `RunListener`): sees every event the window gets, as it gets it."""
+
     run_progress: Callable[[Any], None]
     run_cards_changed: Callable[[Sequence[int]], None]
     run_finished: Callable[[Any], None]
@@ -261,26 +263,30 @@ def _choose_new_deck(mw: Any, dialog: Any) -> None:
     dialog.deck_chooser.on_deck_changed(deck_id)
 
 
-def _refuse_third_note(mw: Any, dialog: Any) -> None:
-    """Another add-on refuses the third note of the batch: the two before it must not stay."""
-    from anki.hooks import note_will_be_added
+class _RefuseThirdNote:
+    """Another add-on refuses the third note of a batch: the two before it must not stay."""
 
-    seen: list[int] = []
+    def __init__(self) -> None:
+        self.notes = 0
 
-    def refuse(col: Any, note: Any, deck_id: Any) -> None:
-        seen.append(1)
-        if len(seen) == 3:
+    def __call__(self, col: Any, note: Any, deck_id: Any) -> None:
+        self.notes += 1
+        if self.notes == 3:
             raise RuntimeError("another add-on refuses this note")
 
-    note_will_be_added.append(refuse)
-    dialog.aicg_fault_hook = refuse
+    def install(self, mw: Any, dialog: Any) -> None:
+        from anki.hooks import note_will_be_added
+
+        self.notes = 0
+        note_will_be_added.append(self)
+
+    def remove(self, mw: Any, dialog: Any) -> None:
+        from anki.hooks import note_will_be_added
+
+        note_will_be_added.remove(self)
 
 
-def _remove_refusal(mw: Any, dialog: Any) -> None:
-    from anki.hooks import note_will_be_added
-
-    note_will_be_added.remove(dialog.aicg_fault_hook)
-
+_REFUSAL = _RefuseThirdNote()
 
 ANKI_FAULTS = [
     AnkiFault(
@@ -292,8 +298,8 @@ ANKI_FAULTS = [
     AnkiFault("Anki: note type deleted mid-run", meanwhile=_delete_notetype),
     AnkiFault(
         "Anki: an add fails halfway",
-        before_add=_refuse_third_note,
-        after_add=_remove_refusal,
+        before_add=_REFUSAL.install,
+        after_add=_REFUSAL.remove,
         error="No cards were added: another add-on refuses this note",
     ),
 ]
