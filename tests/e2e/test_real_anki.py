@@ -130,7 +130,8 @@ def test_faults_only_a_real_anki_shows(
     saved = {journaled["title"]: journaled for journaled in runs}
     for title, step in (("Switched mid-run", switched), ("Quit mid-run", quit_step)):
         assert len(saved[title]["cards"]) >= step["shown"], title
-        assert saved[title]["status"] in ("stopped", "running"), saved[title]["message"]
+        message = saved[title]["message"]  # shown when the run is opened again
+        assert message == "" or is_clear(message), message
     assert not run.tracebacks, run.tracebacks
     assert "should have been closed" not in run.output
     assert KEY not in run.output and KEY not in json.dumps(run.report)

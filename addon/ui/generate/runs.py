@@ -123,7 +123,7 @@ class RunDriver:
     def _finish(self, run: PipelineRun, apply: Callable[[RunResult], Outcome]) -> None:
         try:
             result = run.result(timeout=0)
-        except Exception as error:
+        except BaseException as error:  # the run's own, handed over (asyncio.CancelledError is one too)
             outcome = self._failed(error)
         else:
             outcome = apply(result)
@@ -162,10 +162,12 @@ class RunDriver:
             self.listener.run_cards_changed(self._new_rows)
         return self._saved(Outcome(bool(rows) or result.cancelled, message, len(rows)))
 
-    def _failed(self, error: Exception) -> Outcome:
-        """A bug in the pipeline: the cards that streamed in stay; say what happened."""
+    def _failed(self, error: BaseException) -> Outcome:
+        """A bug in the pipeline: the cards that streamed in stay; say what happened, in one line."""
+        detail = next(iter(str(error).strip().splitlines()), "")[:200]
+        what = f"{type(error).__name__}: {detail}" if detail else type(error).__name__
         self.session.run.status = "failed"
-        self.session.run.message = f"The run failed unexpectedly: {error!r}"
+        self.session.run.message = f"The run stopped on an unexpected error ({what}); its cards stay."
         return self._saved(Outcome(False, self.session.run.message, 0))
 
     def _saved(self, outcome: Outcome) -> Outcome:
