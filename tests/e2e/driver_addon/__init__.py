@@ -8,9 +8,10 @@ The scenario comes from the JSON file named by AICG_E2E_CONFIG: {"report": path,
 - "generate": generate from `source_text` and add the cards;
 - "quit_mid_run": generate, and let Anki quit as soon as the first cards are in;
 - "failing_server": generate from `fault_texts["failing_server"]` (the server fails it), report what is shown;
-- "hostile": generate from `fault_texts["hostile"]` (the server answers with hostile markup), add the cards,
-  report their fields and HTML as Anki renders them, then show the first in the reviewer and report what
-  its page holds (scripts, event handlers, remote images, a flag a script would have set);
+- "hostile": generate from `fault_texts["hostile"]` (the server answers with hostile markup), report what the
+  window's preview page holds (scripts, event handlers, remote images, a flag a script would have set),
+  add the cards, report their fields and HTML as Anki renders them, then show the first in the reviewer
+  and report what its page holds;
 - "switch_profile_mid_run": generate, switch to a new profile as soon as the first cards are in, open the
   window there and report the drafts notice;
 - "from_browser": notes selected in the Browser → context menu → generate → add, then from a generated
@@ -309,7 +310,13 @@ def step_hostile() -> Iterator[Wait]:
     deck_id = mw.col.decks.id("Hostile output")
     dialog.set_source_text(CONFIG["fault_texts"]["hostile"], "Hostile output")
     dialog.deck_chooser.selected_deck_id = deck_id
-    yield from _generate_and_add(dialog, "hostile_run")
+    dialog.generate_button.click()
+    yield lambda: dialog.run_state != "running"
+    generated, status = len(dialog.drafts()), dialog.status_text()
+    preview: dict = {}  # the window's own preview of the first card, in Anki's reviewer page
+    yield from _page_check(dialog.card_view.web, preview)
+    dialog.insert_button.click()
+    yield lambda: not dialog.adding and not dialog.drafts()
     note_ids = list(mw.col.find_notes(f"did:{deck_id}"))
     rendered = []
     for note_id in note_ids:
@@ -333,8 +340,11 @@ def step_hostile() -> Iterator[Wait]:
     yield from _page_check(mw.reviewer.web, answer)
     mw.moveToState("deckBrowser")
     report["steps"]["hostile"] = {
+        "generated": generated,
+        "status": status,
         "notes": len(note_ids),
         "cards": rendered,
+        "preview": preview["page"],
         "reviewer_question": question["page"],
         "reviewer_answer": answer["page"],
     }
