@@ -18,10 +18,12 @@ from typing import Any
 import pytest
 
 from tests.faults import FAULTS, Fault
+from tests.pipeline_crew import FIVE_TOPICS, Crew
 from tests.test_faults import check
 
 from .anki_app import addon_module
-from .dialog_faults import ANKI_FAULTS, AnkiFault, run_anki_fault, run_dialog
+from .dialog_faults import ANKI_FAULTS, AnkiFault, open_dialog, run_anki_fault, run_dialog
+from .test_generate_dialog import configured, slow_after_first_topic  # noqa: F401  (configured: a fixture)
 
 pytestmark = pytest.mark.timeout(180)
 
@@ -58,3 +60,30 @@ def test_anki_fault(mw: Any, qtbot: Any, fault: AnkiFault) -> None:
     assert outcome.cards == outcome.made > 0
     assert not fault.error or len(outcome.errors) == 1, outcome.errors
     assert outcome.stall_ms is not None and outcome.stall_ms < STALL_LIMIT_MS, outcome.stall_ms
+
+
+@pytest.mark.usefixtures("configured")
+def test_closing_the_profile_mid_run_waits_for_the_run_to_hand_over_every_card(
+    mw: Any, qtbot: Any, fake_openai: Any
+) -> None:
+    """Switching profile or quitting closes the window through Anki's `closeWithCallback`: the collection
+    may close only once the stopped run has journaled every card made, the unreviewed ones formatted
+    without the LLM (before, the unreviewed ones could be lost with the process)."""
+    fake_openai.handler = Crew(cards_per_topic=2, delay=slow_after_first_topic)
+    dialog = open_dialog(mw)
+    dialog.set_source_text(FIVE_TOPICS, "Profile closed mid-run")
+    dialog.generate_button.click()
+    qtbot.waitUntil(lambda: dialog.model.rowCount() == 2, timeout=30_000)  # the first topic, reviewed
+    journal = addon_module("drafts").drafts_journal(addon_module("ui.generate.dialog").USER_FILES)
+    seen: list[tuple[str, int]] = []
+
+    def journaled() -> None:
+        journal.flush()
+        [entry] = journal.load()[0]
+        seen.append((entry.payload.status, len(entry.payload.cards)))
+
+    dialog.closeWithCallback(journaled)
+    assert not seen, "the profile may not close while the run hands over its cards"
+    qtbot.waitUntil(lambda: bool(seen), timeout=10_000)
+
+    assert seen == [("stopped", 10)]

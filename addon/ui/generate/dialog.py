@@ -8,6 +8,7 @@ run, and a profile close waits for an add in progress before it lets the collect
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 from pathlib import Path
@@ -70,6 +71,8 @@ OPENING_STEP_MS = 60
 """The pause between the pieces of work that follow the window's opening."""
 UPDATE_MS = 80
 """How often at most the window catches up with a run's events."""
+STOP_WAIT_MS = 5000
+"""How long closing the profile waits at most for a run to stop and hand over its cards."""
 
 PipelineState = Literal["loading", "ready", "failed"]
 RunState = Literal["idle", "running", "failed"]
@@ -708,12 +711,25 @@ class GenerateDialog(QDialog):
             super().reject()
 
     def closeWithCallback(self, callback: Callable[[], None]) -> None:
-        """Called by Anki's dialog manager when the profile closes: an add in progress finishes first."""
+        """Called by Anki's dialog manager when the profile closes (switching profile, quitting): an add in
+        progress finishes first, and a run stops and hands over its last cards to the journal first (its
+        unreviewed cards are formatted without the LLM: a second or so; `STOP_WAIT_MS` at most)."""
         self.reject()
-        if self.adding:
-            self._after_add.append(callback)
-        else:
-            callback()
+        deadline = time.monotonic() + STOP_WAIT_MS / 1000
+        called = False
+
+        def proceed() -> None:
+            nonlocal called
+            running = self.driver is not None and self.driver.running and time.monotonic() < deadline
+            if not called and not self.adding and not running:
+                called = True
+                callback()
+
+        self._after_add.append(proceed)
+        if self.driver is not None:
+            self.driver.when_idle(proceed)
+        QTimer.singleShot(STOP_WAIT_MS, proceed)
+        proceed()
 
     def reopen(self, _main_window: AnkiQt, notes: Sequence[NoteSource] = ()) -> None:
         """Opened again (the dialog manager brought it to the front): new notes replace the notes tab."""

@@ -51,6 +51,7 @@ class RunDriver:
         self._queue: list[Callable[[], PipelineRun]] = []
         self._stopped = False
         self._new_rows: list[int] = []
+        self._when_idle: list[Callable[[], None]] = []
 
     @property
     def running(self) -> bool:
@@ -80,6 +81,13 @@ class RunDriver:
         ]
         self._queue = jobs[1:]
         self._start(jobs[0])
+
+    def when_idle(self, callback: Callable[[], None]) -> None:
+        """Call `callback` once no run is going, its cards in the session (at once if none is)."""
+        if self._run is None:
+            callback()
+        else:
+            self._when_idle.append(callback)
 
     def cancel(self) -> None:
         """Stop: the cards finished so far stay."""
@@ -134,6 +142,9 @@ class RunDriver:
         end_background_work()
         if self.listener is not None:
             self.listener.run_finished(outcome)
+        callbacks, self._when_idle = self._when_idle, []
+        for callback in callbacks:
+            callback()
 
     def _generated(self, result: RunResult) -> Outcome:
         run = self.session.run

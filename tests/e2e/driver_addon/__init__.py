@@ -314,6 +314,7 @@ def step_hostile() -> Iterator[Wait]:
     yield lambda: dialog.run_state != "running"
     generated, status = len(dialog.drafts()), dialog.status_text()
     preview: dict = {}  # the window's own preview of the first card, in Anki's reviewer page
+    yield lambda: "aicg-preview-side" in dialog.card_view.shown  # a card, not the placeholder message
     yield from _page_check(dialog.card_view.web, preview)
     dialog.insert_button.click()
     yield lambda: not dialog.adding and not dialog.drafts()
