@@ -723,6 +723,8 @@ class GenerateDialog(QDialog):
             running = self.driver is not None and self.driver.running and time.monotonic() < deadline
             if not called and not self.adding and not running:
                 called = True
+                if self.journal is not None:
+                    self.journal.flush(timeout=2.0)  # on disk before Anki may exit
                 callback()
 
         self._after_add.append(proceed)
