@@ -103,7 +103,7 @@ def seed_replies(text: str, cards_per_topic: int) -> dict[str, str]:
     topics = topics_in(text)
     cards = [card_for(topic, n) for topic in topics for n in range(cards_per_topic)]
     xml = "\n".join(
-        f"<card><question>{c.get('question', c.get('text'))}</question><answer>{c.get('answer', '')}</answer>"
+        f"<card><question>{c['front']}</question><answer>{c['back']}</answer>"
         f"<extra>{c['extra']}</extra></card>"
         for c in cards
     )

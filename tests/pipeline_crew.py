@@ -48,8 +48,9 @@ def run(
 
 
 def task(request: Request) -> str:
-    """The per-call part of a request: its last message."""
-    return request.messages[-1].get("content") or ""
+    """The per-call part of a request: its last message, after the source if it carries one."""
+    content = request.messages[-1].get("content") or ""
+    return content.split("\n</source>\n\n", 1)[-1]
 
 
 def source_of(request: Request) -> str | None:
@@ -66,7 +67,7 @@ def cards_in(request: Request) -> list[dict[str, Any]]:
 
 def topic_in(request: Request) -> dict[str, Any]:
     lines = task(request).splitlines()
-    return json.loads(lines[lines.index("Write flashcards for this topic:") + 1])
+    return json.loads(lines[lines.index("Your topic:") + 1])
 
 
 def state_in(request: Request) -> dict[str, Any]:
@@ -82,7 +83,7 @@ def tighten_first(cards: list[dict[str, Any]]) -> dict[str, Any]:
     """What a reviewer typically does: one card rewritten, the rest kept."""
     first = {key: value for key, value in cards[0].items() if key not in ("card", "lint")}
     if first["kind"] == "basic":
-        first["answer"] = " ".join(first["answer"].split()[:6])
+        first["back"] = " ".join(first["back"].split()[:6])
     return {
         "edits": [{"card": 1, "action": "rewrite", "cards": [first]}],
         "changes": ["Card 1: shorter answer."],
@@ -140,9 +141,9 @@ class Crew:
             {
                 "card": {
                     "kind": "basic",
-                    "question": "What does the repair fix?",
-                    "answer": "A card",
-                    "extra": card.get("extra", ""),
+                    "front": "What does the repair fix?",
+                    "back": "A card",
+                    "extra": card["extra"],
                 }
             }
         )
@@ -156,7 +157,8 @@ class Crew:
                 "cards": [
                     {
                         "kind": "cloze",
-                        "text": f"Revised ({feedback}): {{{{c1::fact {card['card']}}}}}",
+                        "front": f"Revised ({feedback}): {{{{c1::fact {card['card']}}}}}",
+                        "back": "",
                         "extra": "",
                     }
                 ],
@@ -197,48 +199,48 @@ def topics_in(text: str) -> list[dict[str, Any]]:
 def topic_of(section: str) -> dict[str, Any]:
     name, _, body = section.partition("\n")
     words = [w.strip(".,;:()`") for w in body.split() if len(w) > 7]
+    points = list(dict.fromkeys(words))
     return {
         "name": name.strip(),
-        "subtopics": [f"{name.strip()} basics", f"Using {name.strip()}"],
-        "key_concepts": list(dict.fromkeys(words))[:6],
-        "applications": [f"Applying {name.strip()} in practice"],
+        "importance": 3 if len(points) > 8 else 2,
+        "key_points": [f"What {point} means for {name.strip()}" for point in points[:6]],
+        "connections": [f"Why {name.strip()} matters"],
         "code": "```" in body,
     }
 
 
 def card_for(topic: dict[str, Any], n: int, *, broken: bool = False) -> dict[str, Any]:
+    """Card `n` of a topic, in the flat shape agents write: mostly basic, every third a cloze."""
     name = topic["name"]
-    concept = (topic["key_concepts"] or ["concept"])[n % max(1, len(topic["key_concepts"]))]
+    concepts = [point.removeprefix("What ").split(" means")[0] for point in topic["key_points"]]
+    concept = (concepts or ["concept"])[n % max(1, len(concepts))]
     extra = (
-        f"{concept} matters for {name} because traders read it together with price action. "
-        f"A common mistake is to read {concept} alone, without the trend that frames it. "
-        f"Example {n + 1}: compare {concept} on a daily chart with the same reading on a weekly chart."
+        f"Pitfall: reading {concept} alone, without the trend that frames it, misleads traders of {name} "
+        f"(example {n + 1})."
     )
     if broken:
-        return {"kind": "cloze", "text": f"In {name}, {concept} has no deletion.", "extra": extra}
-    if n % 3 == 2:
         return {
             "kind": "cloze",
-            "text": f"In {name}, the term {{{{c1::{concept}}}}} names key idea {n + 1}.",
+            "front": f"In {name}, {concept} has no deletion.",
+            "back": "",
             "extra": extra,
-            "tags": [name.replace(" ", "_")],
         }
+    if n % 3 == 2:
+        front = f"In {name}, the term {{{{c1::{concept}}}}} names key idea {n + 1}."
+        return {"kind": "cloze", "front": front, "back": "", "extra": extra}
     return {
         "kind": "basic",
-        "question": f"In {name}, what role does {concept} play (point {n + 1})?",
-        "answer": f"It signals the {concept} reading of point {n + 1}",
+        "front": f"In {name}, what role does {concept} play (point {n + 1})?",
+        "back": f"It signals reading {n + 1}",
         "extra": extra,
-        "tags": [name.replace(" ", "_")],
     }
 
 
 def _code_extra(card: dict[str, Any]) -> str:
     return (
-        "Step by step: load the prices, compute the changes, average gains and losses.\n\n"
-        "```python\nimport pandas as pd\n\n# average gain over 14 periods\n"
+        "```python\n# average gain over 14 periods\n"
         "gain = prices.diff().clip(lower=0).rolling(14).mean()\n```\n\n"
-        "Common mistake: forgetting that the first 14 values are empty. "
-        "Docs: https://pandas.pydata.org/docs/reference/api/pandas.Series.rolling.html"
+        "Pitfall: the first 14 values are empty (NaN)."
     )
 
 

@@ -265,6 +265,9 @@ def test_format_flags_cards_for_repair() -> None:
 
 
 def test_format_cards_adds_cross_card_lints() -> None:
-    cards = [Card(id=str(i), draft=BasicCard(question="What is RSI?", answer=a)) for i, a in enumerate("ab")]
+    answers = ["An index", "A momentum index"]
+    cards = [
+        Card(id=str(i), draft=BasicCard(question="What is RSI?", answer=a)) for i, a in enumerate(answers)
+    ]
     first, second = format_cards(cards)
     assert first.lints == [] and [f.lint_id for f in second.lints] == ["duplicate-card"]

@@ -56,18 +56,42 @@ CASES: dict[str, tuple[list[CardDraft], list[CardDraft]]] = {
             basic(answer="The speed and magnitude of price changes"),
             basic(answer="`a, b, c = 1, 2, 3`"),
             cloze("{{c1::red}}, {{c2::green}} and {{c3::blue}}"),
+            basic(answer="Building, testing and deployment become slower"),  # one fact, plural subject
         ],
     ),
     "question-contains-answer": (
         [
             basic(question="What is the capital of France? (Paris)", answer="Paris"),
             basic(question="Which *momentum indicator* ranges 0-100?", answer="Momentum indicator."),
+            basic(  # a trailing clause that says it all
+                question="Why does the EMA react faster than the SMA, given it weights recent prices more?",
+                answer="It gives more weight to recent prices",
+            ),
         ],
         [
             basic(question="What is the capital of France?", answer="Paris"),
             basic(question="Is RSI a leading or lagging indicator?", answer="Leading"),
             basic(question="What is 10 + 1?", answer="11"),
             basic(question="What does parse return?", answer="a"),
+            basic(question="How does the SMA weight prices?", answer="Every price gets the same weight"),
+            basic(
+                question="Which momentum indicator ranges from 0 to 100?", answer="RSI, a momentum indicator"
+            ),
+        ],
+    ),
+    "trivial": (
+        [
+            basic(question="Is RSI a momentum indicator?", answer="Yes"),
+            basic(question="Does the SMA lag price?", answer="No, it leads."),
+            basic(question="Is 70 overbought?", answer="**True**"),
+            cloze("RSI is {{c1::a}} momentum indicator"),
+            basic(question="Which pronoun?", answer="it"),
+        ],
+        [
+            basic(question="What does RSI measure?", answer="Momentum"),
+            basic(question="Which reading is overbought?", answer="70"),
+            cloze("RSI looks back {{c1::14}} periods"),
+            basic(question="What does 'no' mean in German?", answer="Nein"),
         ],
     ),
     "cloze-in-basic": (
@@ -107,6 +131,34 @@ CASES: dict[str, tuple[list[CardDraft], list[CardDraft]]] = {
         [cloze("{{c1::Paris}} is in France; **{{c2::paris}}** has 2M people")],
         [cloze("{{c1::Paris}} and {{c1::Paris}} again"), cloze("{{c1::Paris}} is in {{c2::France}}")],
     ),
+    "cloze-leak": (
+        [
+            cloze(  # the sibling deletion shows "moving average"
+                "The {{c1::simple moving average}} weights prices equally; the {{c2::exponential moving"
+                " average}} weights recent ones more."
+            ),
+            cloze("{{c1::Python}} was created by Guido van Rossum; Python 3 came out in 2008."),
+        ],
+        [
+            cloze("The {{c1::SMA}} weights prices equally; the {{c2::EMA}} weights recent ones more."),
+            cloze("{{c1::Paris}} is the capital of {{c2::France}}"),
+            cloze("{{c1::Paris}} is in France; **{{c2::paris}}** has 2M people"),  # cloze-duplicate's job
+        ],
+    ),
+    "cloze-many-numbers": (
+        [cloze("{{c1::red}}, {{c2::green}} and {{c3::blue}} make white")],
+        [cloze("{{c1::red}}, {{c1::green}} and {{c1::blue}} make white"), cloze("{{c1::a}} {{c2::b}}")],
+    ),
+    "extra-too-long": (
+        [
+            basic(extra=" ".join(["word"] * 51)),
+            basic(extra="```python\n" + "x = 1\n" * 13 + "```"),
+        ],
+        [
+            basic(extra=" ".join(["word"] * 50)),
+            basic(extra="Pitfall: the first 14 values are empty.\n\n```python\n" + "x = 1\n" * 12 + "```"),
+        ],
+    ),
     "code-no-language": (
         [
             basic(answer="```\nx = 1\n```"),
@@ -139,7 +191,7 @@ CASES: dict[str, tuple[list[CardDraft], list[CardDraft]]] = {
 
 
 def test_every_lint_has_cases() -> None:
-    assert set(CASES) | {"duplicate-card"} == set(LINTS)
+    assert set(CASES) | {"duplicate-card", "near-duplicate"} == set(LINTS)
 
 
 ROWS = [
@@ -174,7 +226,7 @@ def test_duplicate_card_across_run() -> None:
         basic(question="What is RSI?"),
         basic(question="what  is <b>RSI</b>"),
         basic(question="What is MACD?"),
-        cloze("{{c1::What}} is **RSI**?"),
+        cloze("What is {{c1::RSI}}?"),
     ]
     findings = lint_cards(drafts)
     assert [[f.lint_id for f in card] for card in findings] == [
@@ -185,6 +237,38 @@ def test_duplicate_card_across_run() -> None:
     ]
     assert findings[1][0].message == "Same front as card 1."
     assert findings[3][0].field == "text"
+
+
+def test_near_duplicates_across_the_run() -> None:
+    drafts: list[CardDraft] = [
+        basic(question="What does RSI measure?", answer="The speed and magnitude of recent price changes"),
+        basic(question="What is a golden cross?", answer="The 50-day average crossing above the 200-day"),
+        cloze("RSI measures the {{c1::speed and magnitude}} of recent price changes."),
+        basic(question="What is a death cross?", answer="The 50-day average crossing below the 200-day"),
+        basic(question="Which indicator measures the speed and magnitude of price changes?", answer="RSI"),
+        basic(question="What does RSI measure?", answer="Momentum"),  # the same front: duplicate-card
+    ]
+    findings = lint_cards(drafts)
+    assert [[(f.lint_id, f.message) for f in card] for card in findings] == [
+        [],
+        [],
+        [("near-duplicate", "Asks nearly the same as card 1; keep the better one.")],
+        [],
+        [("near-duplicate", "Asks nearly the same as card 1; keep the better one.")],
+        [("duplicate-card", "Same front as card 1.")],
+    ]
+
+
+def test_finding_messages_name_the_words_that_leak() -> None:
+    [finding] = lint_card(
+        basic(question="Which *momentum indicator* ranges 0-100?", answer="Momentum indicator")
+    )
+    assert (
+        finding.message
+        == "The question already holds the answer's words (Momentum, indicator): it gives it away."
+    )
+    [finding] = lint_card(cloze("{{c1::Python}} was made by Guido; Python 3 came in 2008."))
+    assert finding.message == "The card of c1 shows its answer's words (Python) elsewhere in the text."
 
 
 def test_registry_describes_every_lint() -> None:

@@ -6,8 +6,6 @@ from __future__ import annotations
 import pytest
 
 from addon.pipeline import CardsChanged, ProgressEvent, Source, StepFinished, StepStarted
-from addon.pipeline.models import TopicAnalysis
-from addon.pipeline.workflow.topics import merge_topics
 
 from .fake_openai import FakeOpenAI, Reply
 from .pipeline_crew import Crew, cards_in, long_text, run, task
@@ -79,7 +77,7 @@ def test_long_text_is_analysed_in_parallel_chunks_and_topics_merged(fake_openai:
     analyses = crew.requests("TopicAnalysis")
     assert len(analyses) == 3
     assert sorted(task(r) for r in analyses) == [
-        f"List the topics of the source. This is part {n} of 3 of the source." for n in (1, 2, 3)
+        f"Plan the topics of the source. This is part {n} of 3 of the source." for n in (1, 2, 3)
     ]
     starts = sorted(r.received_at for r in analyses)
     assert starts[-1] - starts[0] < 0.25, "the chunks are analysed at the same time"
@@ -87,19 +85,6 @@ def test_long_text_is_analysed_in_parallel_chunks_and_topics_merged(fake_openai:
     assert names == [f"Indicator family {n}" for n in range(1, 13)], "no topic twice, in text order"
     assert len(result.cards) == 12 * 2
     assert {card.provenance.chunk for card in result.cards} == {0, 1, 2}
-
-
-def test_topics_found_in_two_chunks_are_merged_by_normalized_name() -> None:
-    first = TopicAnalysis.model_validate(
-        {"topics": [{"name": "Moving Averages", "key_concepts": ["SMA"], "code": False}]}
-    )
-    second = TopicAnalysis.model_validate(
-        {"topics": [{"name": "moving  averages!", "key_concepts": ["sma", "EMA"], "code": True}]}
-    )
-    [plan] = merge_topics([(0, t) for t in first.topics] + [(1, t) for t in second.topics])
-    assert plan.topic.name == "Moving Averages"
-    assert plan.topic.key_concepts == ["SMA", "EMA"]
-    assert plan.topic.code and plan.chunks == [0, 1]
 
 
 def test_cards_of_several_sources_keep_their_note(fake_openai: FakeOpenAI) -> None:

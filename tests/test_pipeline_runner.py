@@ -142,7 +142,7 @@ def test_regenerated_cards_split_or_dropped_by_the_reviewer(fake_openai: FakeOpe
     chosen = first.cards[:2]
 
     def split_first_drop_second(cards: list[dict[str, Any]]) -> dict[str, Any]:
-        halves = [{"kind": "basic", "question": f"Part {n}?", "answer": f"Part {n}"} for n in (1, 2)]
+        halves = [{"kind": "basic", "front": f"Part {n}?", "back": f"Part {n}", "extra": ""} for n in (1, 2)]
         return {
             "edits": [{"card": 1, "action": "split", "cards": halves}, {"card": 2, "action": "drop"}],
             "changes": ["split", "dropped"],

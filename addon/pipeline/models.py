@@ -6,12 +6,20 @@ downstream trusts raw LLM text.
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from functools import cache
+from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, WithJsonSchema
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, WithJsonSchema, create_model
 
 from .roles import NEXT_STEPS
 from .settings import Mode
+
+Importance = Annotated[
+    int,
+    AfterValidator(lambda value: min(max(value, 1), 3)),
+    WithJsonSchema({"type": "integer", "minimum": 1, "maximum": 3}),
+]
+"""1 to 3; a reply outside the range is clamped rather than refused."""
 
 
 class Source(BaseModel):
@@ -24,10 +32,21 @@ class Source(BaseModel):
 
 
 class Topic(BaseModel):
+    """A topic of the text, as the Topic Analyzer ranked it."""
+
     name: str
-    subtopics: list[str] = Field(default_factory=list)
-    key_concepts: list[str] = Field(default_factory=list)
-    applications: list[str] = Field(default_factory=list)
+    importance: Importance = Field(
+        default=2, description="3: a central idea of the text; 2: a useful detail; 1: minor."
+    )
+    key_points: list[str] = Field(
+        default_factory=list,
+        description="What a learner should still know in six months, most important first; one idea each.",
+    )
+    connections: list[str] = Field(
+        default_factory=list,
+        description="Ideas that tie facts together, where the text supports them: a contrast between two "
+        "easily confused ideas, a why, a trade-off, the idea applied to the text's own example.",
+    )
 
 
 class Outline(BaseModel):
@@ -38,6 +57,8 @@ class Outline(BaseModel):
 
 
 class BasicCard(BaseModel):
+    """A question and its answer. `tags` are added to the note; agents do not write them."""
+
     kind: Literal["basic"] = "basic"
     question: str
     answer: str
@@ -53,12 +74,7 @@ class ClozeCard(BaseModel):
 
 
 CardDraft = Annotated[BasicCard | ClozeCard, Field(discriminator="kind")]
-
-
-class CardDrafts(BaseModel):
-    """The shape agents return cards in."""
-
-    cards: list[CardDraft]
+"""A card as the pipeline keeps it; agents write and read cards as `WrittenCard`s (agents/edits.py)."""
 
 
 class LintFinding(BaseModel):
@@ -119,37 +135,76 @@ class RunResult(BaseModel):
 
 
 # What the agents reply
+#
+# Small models follow flat schemas best: no oneOf, every field required in the schema (so a grammar-
+# constrained decoder always writes it), while validation still accepts a reply that leaves out a field
+# that has a default.
 
 
-class AnalyzedTopic(Topic):
+def _reply_schema(schema: dict[str, Any]) -> None:
+    schema["required"] = list(schema.get("properties", {}))
+    for value in schema.get("properties", {}).values():
+        value.pop("title", None)
+
+
+class Reply(BaseModel):
+    """Base of the models an LLM fills in."""
+
+    model_config = ConfigDict(json_schema_extra=_reply_schema)
+
+
+class AnalyzedTopic(Topic, Reply):
     code: bool = Field(
-        default=False, description="True when the topic involves code, commands, formulas or a procedure."
+        default=False,
+        description="True only when the source shows code or commands for this topic, or the topic is about "
+        "writing code. A procedure or a formula told in words is not code.",
     )
 
 
-class TopicAnalysis(BaseModel):
+class TopicAnalysis(Reply):
     language: str = Field(default="", description="Language of the source text, in English, e.g. 'German'.")
-    topics: list[AnalyzedTopic]
+    topics: list[AnalyzedTopic] = Field(description="Most important first.")
 
 
-class CardExtra(BaseModel):
+class WrittenCard(Reply):
+    """A card as the agents write and read it: one flat shape for both kinds."""
+
+    kind: Literal["basic", "cloze"] = Field(
+        description='"basic": a question and its answer; "cloze": a statement with {{c1::...}} deletions.'
+    )
+    front: str = Field(description="basic: the question. cloze: the statement with its deletions.")
+    back: str = Field(default="", description="basic: the answer. cloze: empty.")
+    extra: str = Field(
+        default="",
+        description="Read after answering: empty, or at most two sentences (40 words) with one why or one "
+        "pitfall. Markdown.",
+    )
+
+
+class CardDrafts(Reply):
+    """The Q&A Generator's cards for one topic."""
+
+    cards: list[WrittenCard]
+
+
+class CardExtra(Reply):
     card: int = Field(description="Number of the card.")
     extra: str = Field(description="The card's new extra field, Markdown.")
 
 
-class ExtraFields(BaseModel):
+class ExtraFields(Reply):
     extras: list[CardExtra]
 
 
-class CardEdit(BaseModel):
+class CardEdit(Reply):
     card: int = Field(description="Number of the card this edit is about.")
     action: Literal["rewrite", "split", "drop"]
-    cards: list[CardDraft] = Field(
+    cards: list[WrittenCard] = Field(
         default_factory=list, description="The new card (rewrite) or cards (split); empty for drop."
     )
 
 
-class Review(BaseModel):
+class Review(Reply):
     edits: list[CardEdit] = Field(default_factory=list, description="Only the cards that change.")
     changes: list[str] = Field(
         default_factory=list, description="One short line per change, for the learner."
@@ -160,8 +215,8 @@ class Revision(Review):
     """The Q&A Generator's answer to a learner's feedback: the same shape as a review, its own schema name."""
 
 
-class RepairedCard(BaseModel):
-    card: CardDraft
+class RepairedCard(Reply):
+    card: WrittenCard
 
 
 def _next_step(value: str) -> str:
@@ -175,6 +230,15 @@ NextStep = Annotated[
 ]
 
 
-class Decision(BaseModel):
+class Decision(Reply):
+    reason: str = Field(default="", description="Why, in one short sentence.")
     next_agent: NextStep
-    reason: str = ""
+
+
+@cache
+def decision_offering(choices: tuple[str, ...]) -> type[Decision]:
+    """A Decision whose schema offers only `choices` (the steps that can run now); one class per set."""
+    offered = Annotated[
+        str, AfterValidator(_next_step), WithJsonSchema({"type": "string", "enum": list(choices)})
+    ]
+    return create_model("Decision", __base__=Decision, next_agent=(offered, ...))

@@ -22,9 +22,20 @@ from bs4 import BeautifulSoup
 from ..models import BasicCard, Card, CardDraft, ClozeCard, LintFinding
 from . import cloze
 from .render import code_language, find_lexer, markdown_to_html
+from .similarity import Corpus, stems, words_of
 
 MAX_ANSWER_WORDS = 15
 MAX_ENUMERATED_ITEM_WORDS = 4
+MAX_EXTRA_WORDS = 50
+"""The prompts ask for at most 40 words of Extra; the lint leaves some slack."""
+MAX_EXTRA_CODE_LINES = 12
+ANSWER_IN_QUESTION = 0.75
+"""The share of an answer's meaningful words that, found in the question, give the answer away."""
+CLOZE_LEAK = 0.5
+"""The share of a deletion's meaningful words that, visible on its card, give it away."""
+MAX_CLOZE_NUMBERS = 2
+NEAR_DUPLICATE = 0.72
+"""Similarity (`similarity.Corpus`) from which two cards count as asking the same thing."""
 
 
 @dataclass(frozen=True)
@@ -82,8 +93,8 @@ def with_cross_card_lints(
 
     Cheap next to `lint_cards`: the per-card lints are kept, not run again.
     """
-    redone = [[finding for finding in own if finding.lint_id != DUPLICATE_CARD] for own in findings]
-    for index, finding in _duplicate_fronts(drafts):
+    redone = [[finding for finding in own if finding.lint_id not in CROSS_CARD] for own in findings]
+    for index, finding in (*_duplicate_fronts(drafts), *_near_duplicates(drafts)):
         redone[index].append(finding)
     return redone
 
@@ -121,6 +132,24 @@ def _prose(text: str) -> str:
     for code in soup.find_all(["pre", "code"]):
         code.decompose()
     return soup.get_text(" ")
+
+
+def card_text(draft: CardDraft) -> str:
+    """What a card asks and answers, as one text: question and answer, or the cloze with its answers."""
+    if isinstance(draft, BasicCard):
+        return f"{draft.question} {draft.answer}"
+    return cloze.strip_markers(draft.text)
+
+
+def _without(text: str, deletions: Sequence[cloze.Deletion]) -> str:
+    """`text` with these deletions cut out (the others kept), as their card shows it."""
+    kept, position = [], 0
+    for deletion in sorted(deletions, key=lambda d: d.start):
+        if deletion.start >= position:
+            kept.append(text[position : deletion.start])
+            position = deletion.end
+    kept.append(text[position:])
+    return "".join(kept)
 
 
 def normalize(text: str) -> str:
@@ -165,7 +194,8 @@ _ITEM_SEPARATOR = re.compile(r"\s*[,;]\s+|\s+(?:and|or)\s+", re.IGNORECASE)
 @_check(
     "multiple-facts",
     "The answer holds several facts: a list, an enumeration of 3 or more short items (“A, B and C”),"
-    " or clauses joined by a semicolon. Two items joined by “and” (“salt and pepper”) pass.",
+    " or clauses joined by a semicolon. Two items joined by “and” (“salt and pepper”) pass, and so does"
+    " a statement about several things (“A, B and C become slower”).",
     kinds=_BASIC,
 )
 def _multiple_facts(draft: BasicCard) -> Findings:
@@ -175,7 +205,11 @@ def _multiple_facts(draft: BasicCard) -> Findings:
     clauses = [clause for clause in prose.split(";") if len(clause.split()) >= 3]
     if items >= 2:
         yield "answer", f"The answer is a list of {items} items; make one card per item or use a cloze."
-    elif len(enumerated) >= 3 and all(len(item.split()) <= MAX_ENUMERATED_ITEM_WORDS for item in enumerated):
+    elif (
+        len(enumerated) >= 3
+        and all(len(item.split()) <= MAX_ENUMERATED_ITEM_WORDS for item in enumerated)
+        and len(enumerated[-1].split()) <= 2  # "A, B and C become slower" is one statement
+    ):
         yield "answer", f"The answer enumerates {len(enumerated)} items; make one card per item."
     elif len(clauses) >= 2:
         yield "answer", "The answer joins separate statements with a semicolon; make one card per fact."
@@ -183,14 +217,42 @@ def _multiple_facts(draft: BasicCard) -> Findings:
 
 @_check(
     "question-contains-answer",
-    "The answer (3 or more characters, as whole words) appears in the question;"
-    " either/or questions are exempt.",
+    f"At least {ANSWER_IN_QUESTION:.0%} of the answer's meaningful words (stems, common words left out)"
+    " appear in the question; either/or questions are exempt.",
     kinds=_BASIC,
 )
 def _question_contains_answer(draft: BasicCard) -> Findings:
     question, answer = normalize(draft.question), normalize(draft.answer)
-    if len(answer) >= 3 and " or " not in f" {question} " and f" {answer} " in f" {question} ":
-        yield "question", "The question gives away its answer."
+    if " or " in f" {question} ":
+        return
+    wanted = stems(answer)
+    shown = wanted & stems(question)
+    if wanted and len(shown) >= ANSWER_IN_QUESTION * len(wanted):
+        words = ", ".join(words_of(_prose(draft.answer), shown))
+        yield "question", f"The question already holds the answer's words ({words}): it gives it away."
+
+
+_YES_NO = frozenset("yes no true false".split())
+
+
+@_check(
+    "trivial",
+    "The answer is yes/no or true/false, or an answer or cloze deletion holds no meaningful word"
+    " (only words like “the”, “it”, “and”).",
+)
+def _trivial(draft: CardDraft) -> Findings:
+    if isinstance(draft, BasicCard):
+        answers = [("answer", draft.answer)]
+        first = normalize(draft.answer).split()[:1]
+        if first and first[0] in _YES_NO:
+            yield "answer", "A yes/no answer is guessed half the time; ask for the thing itself."
+            return
+    else:
+        answers = [("text", deletion.answer) for deletion in cloze.scan(draft.text).deletions]
+    for field, answer in answers:
+        plain = normalize(answer)
+        if plain and not stems(plain):
+            yield field, f"“{plain}” is not worth a card: it holds no meaningful word."
 
 
 @_check(
@@ -261,6 +323,60 @@ def _cloze_duplicate(draft: ClozeCard) -> Findings:
             yield "text", f"“{answer}” is deleted by {used}; one card reveals the other's answer."
 
 
+@_check(
+    "cloze-leak",
+    f"At least {CLOZE_LEAK:.0%} of a deletion's meaningful words are visible on its own card: in the"
+    " sentence around it or in a sibling deletion, which that card shows.",
+    kinds=_CLOZE,
+)
+def _cloze_leak(draft: ClozeCard) -> Findings:
+    deletions = cloze.scan(draft.text).deletions
+    for number in sorted({deletion.number for deletion in deletions}):
+        hidden = [d for d in deletions if d.number == number]
+        wanted = stems(" ".join(normalize(d.answer) for d in hidden))
+        visible = stems(normalize(_without(draft.text, hidden)))
+        shown = wanted & visible
+        duplicate = any(
+            normalize(d.answer) == normalize(o.answer)
+            for d in hidden
+            for o in deletions
+            if o.number != number
+        )
+        if wanted and not duplicate and len(shown) >= CLOZE_LEAK * len(wanted):
+            words = ", ".join(words_of(" ".join(d.answer for d in hidden), shown))
+            yield "text", f"The card of c{number} shows its answer's words ({words}) elsewhere in the text."
+
+
+@_check(
+    "cloze-many-numbers",
+    f"A cloze has more than {MAX_CLOZE_NUMBERS} numbers: every card shows the other answers, and a list"
+    " is tested item by item.",
+    kinds=_CLOZE,
+)
+def _cloze_many_numbers(draft: ClozeCard) -> Findings:
+    numbers = {deletion.number for deletion in cloze.scan(draft.text).deletions}
+    if len(numbers) > MAX_CLOZE_NUMBERS:
+        yield (
+            "text",
+            f"{len(numbers)} numbers make {len(numbers)} cards that hint at each other: keep one idea per"
+            " card, or give a list that must be known one number.",
+        )
+
+
+@_check(
+    "extra-too-long",
+    f"The Extra has more than {MAX_EXTRA_WORDS} words of prose or more than {MAX_EXTRA_CODE_LINES} lines"
+    " of code.",
+)
+def _extra_too_long(draft: CardDraft) -> Findings:
+    words = len(_prose(draft.extra).split())
+    code_lines = sum(len(code.get_text().strip().splitlines()) for code in _soup(draft.extra).select("pre"))
+    if words > MAX_EXTRA_WORDS:
+        yield "extra", f"The Extra has {words} words; keep one why or one pitfall, in two sentences."
+    if code_lines > MAX_EXTRA_CODE_LINES:
+        yield "extra", f"The Extra's code has {code_lines} lines; keep the few that show the idea."
+
+
 @_check("code-no-language", "A code block has no language tag, or one the highlighter does not know.")
 def _code_no_language(draft: CardDraft) -> Findings:
     for field, text in _fields(draft).items():
@@ -327,6 +443,13 @@ class _TagBalance(HTMLParser):
 
 DUPLICATE_CARD = "duplicate-card"
 _declare(DUPLICATE_CARD, "Another card in the run has the same front, ignoring case, markup and punctuation.")
+NEAR_DUPLICATE_CARD = "near-duplicate"
+_declare(
+    NEAR_DUPLICATE_CARD,
+    "Another card in the run asks nearly the same (question and answer, or cloze text, compared by shared"
+    f" meaningful words weighted by rarity: similarity {NEAR_DUPLICATE} or more).",
+)
+CROSS_CARD = (DUPLICATE_CARD, NEAR_DUPLICATE_CARD)
 
 
 def _duplicate_fronts(drafts: Sequence[CardDraft]) -> Iterator[tuple[int, LintFinding]]:
@@ -341,3 +464,18 @@ def _duplicate_fronts(drafts: Sequence[CardDraft]) -> Iterator[tuple[int, LintFi
             yield index, LintFinding(lint_id=DUPLICATE_CARD, field=field, message=message)
         else:
             first_seen[key] = index
+
+
+def _near_duplicates(drafts: Sequence[CardDraft]) -> Iterator[tuple[int, LintFinding]]:
+    """Each card that asks nearly what an earlier card asks, unless it has the very same front."""
+    corpus = Corpus(normalize(card_text(draft)) for draft in drafts)
+    fronts = [normalize(_front(draft)[1]) for draft in drafts]
+    for index in range(1, len(drafts)):
+        earlier = [other for other in range(index) if fronts[other] != fronts[index]]
+        found = corpus.most_similar(index, earlier)
+        if found and found[1] >= NEAR_DUPLICATE:
+            message = f"Asks nearly the same as card {found[0] + 1}; keep the better one."
+            yield (
+                index,
+                LintFinding(lint_id=NEAR_DUPLICATE_CARD, field=_front(drafts[index])[0], message=message),
+            )

@@ -74,8 +74,31 @@ def markdown_to_html(text: str) -> str:
         converter = _local.converter = markdown.Markdown(extensions=list(MARKDOWN_EXTENSIONS))
     protected, stashed = _stash(text)
     return _PLACEHOLDER.sub(
-        lambda m: html.escape(stashed[int(m.group(1))]), converter.reset().convert(protected)
+        lambda m: html.escape(stashed[int(m.group(1))]), converter.reset().convert(_loosen_lists(protected))
     )
+
+
+_LIST_ITEM = re.compile(r" {0,3}(?:[-*+]|\d{1,9}\.)\s+\S")
+_FENCE = re.compile(r" {0,3}(```|~~~)")
+
+
+def _loosen_lists(text: str) -> str:
+    """A blank line before a list that follows a line of text, outside code blocks: models write
+    "Pitfalls:\n- a\n- b", and Python-Markdown starts a list only after a blank line."""
+    lines: list[str] = []
+    fence: str | None = None
+    for line in text.split("\n"):
+        if opener := _FENCE.match(line):
+            fence = None if fence == opener.group(1) else fence or opener.group(1)
+        elif fence is None and _LIST_ITEM.match(line) and lines and _is_prose(lines[-1]):
+            lines.append("")
+        lines.append(line)
+    return "\n".join(lines)
+
+
+def _is_prose(line: str) -> bool:
+    """A line of text that is not blank, not a list item and not indented (a list item's continuation)."""
+    return bool(line.strip()) and not line[0].isspace() and not _LIST_ITEM.match(line)
 
 
 def _stash(text: str) -> tuple[str, list[str]]:

@@ -3,8 +3,9 @@ picks the next agent, and the agents work one request at a time.
 
 What the seed lacked is added: the Orchestrator sees a compact summary of the state rather than the whole
 history; a step cap (`orchestrator_max_steps`) and a time cap (`run_timeout`) end the loop; a choice that
-cannot run (the Reviewer before any cards) is recorded as an error and skipped; agent errors land in
-`RunResult.errors`. Whatever way it ends, cards not yet formatted are formatted before the result.
+cannot run (the Reviewer before any cards) is not offered, and if made anyway is recorded as an error and
+skipped; agent errors land in `RunResult.errors`. Whatever way it ends, cards not yet formatted are
+formatted before the result.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from workflows.events import StopEvent
 
 from ..agents.team import Agents
 from ..models import Card, Source
-from ..roles import END, Role
+from ..roles import END, JOBS, Role
 from ..settings import PipelineSettings
 from . import stages, topics
 from .chunking import Chunk, chunk_sources
@@ -91,7 +92,7 @@ class OrchestratorWorkflow(Route):
             )
             return await self._end(ctx)
         decision = await self.record.step(
-            ctx, Role.ORCHESTRATOR, "", lambda: self.agents.decide(self._summary())
+            ctx, Role.ORCHESTRATOR, "", lambda: self.agents.decide(self._summary(), self._choices())
         )
         if decision is None:
             return await self._end(ctx)
@@ -125,7 +126,10 @@ class OrchestratorWorkflow(Route):
         self._batches = []
         for work in self._works or []:
             cards = await self.record.step(
-                ctx, Role.QA_GENERATOR, work.topic.name, partial(stages.generate, self.agents, work)
+                ctx,
+                Role.QA_GENERATOR,
+                work.topic.name,
+                partial(stages.generate, self.agents, work, self.written),
             )
             if cards:
                 self._batches.append(Batch(work, cards))
@@ -152,7 +156,7 @@ class OrchestratorWorkflow(Route):
                 ctx,
                 Role.REVIEWER,
                 batch.work.topic.name,
-                partial(stages.review, self.agents, batch.work, batch.cards),
+                partial(stages.review, self.agents, batch.work, batch.cards, self.written),
             )
             if reviewed is not None:
                 self.record.changed(ctx, Role.REVIEWER, batch.work.topic.name, reviewed.changes)
@@ -188,7 +192,13 @@ class OrchestratorWorkflow(Route):
         batch.cards, batch.formatted = cards, False
 
     def _to_enrich(self) -> list[Batch]:
-        return [b for b in self._batches if not b.enriched and stages.needs_enrichment(b.cards, b.work)]
+        return [b for b in self._batches if not b.enriched and stages.needs_enrichment(b.work)]
+
+    def _choices(self) -> list[str]:
+        """What the Orchestrator is offered: the agents that can run now, and END once there are cards (or
+        when nothing else can run)."""
+        agents: list[str] = [role for role in JOBS if self._cannot_run(role) is None]
+        return [*agents, END] if self._batches or not agents else agents
 
     def _cannot_run(self, agent: str) -> str | None:
         """Why the chosen agent has nothing to do now, or None when it can run."""
@@ -212,9 +222,7 @@ class OrchestratorWorkflow(Route):
             "steps_left": self.settings.orchestrator_max_steps - len(self._steps),
             "topics": None if self._works is None else len(self._works),
             "cards": cards,
-            "cards_needing_code_expert": sum(
-                len(stages.needs_enrichment(b.cards, b.work)) for b in self._to_enrich()
-            ),
+            "cards_needing_code_expert": sum(len(b.cards) for b in self._to_enrich()),
             "reviewed": bool(self._batches) and all(b.reviewed for b in self._batches),
             "formatted": bool(self._batches) and all(b.formatted for b in self._batches),
             "recent_errors": [e.message for e in self.record.errors[-3:]],

@@ -1,6 +1,6 @@
 """The planned route: a fixed graph, no LLM call spent deciding what comes next.
 
-    begin ─▶ analyze (∥ chunks) ─▶ plan ─▶ generate (∥ topics) ─▶ [enrich, only topics with code cards]
+    begin ─▶ analyze (∥ chunks) ─▶ plan ─▶ generate (∥ topics) ─▶ [enrich, only topics about code]
           ─▶ review ─▶ format (+ repair of broken cards only) ─▶ finish
     begin ─▶ revise (regeneration: the selected cards with the learner's feedback) ─▶ review ─▶ …
 
@@ -75,18 +75,20 @@ class PlannedWorkflow(Route):
             if not self.record.errors:
                 self.record.fail(Role.TOPIC_ANALYZER, "No topics were found in the text.")
             return StopEvent(result=self.record.result())
-        # Topics with code have one step more (the Code and Extra Field Expert): start them first.
-        return [TopicEvent(work=work) for work in sorted(works, key=lambda work: not work.topic.code)]
+        # Topics about code have one step more (the Code and Extra Field Expert): start them first, then the
+        # most important, whose cards the later topics' Reviewers then see.
+        order = sorted(works, key=lambda work: (not work.topic.code, -work.topic.importance))
+        return [TopicEvent(work=work) for work in order]
 
     @step(num_workers=WORKERS)
     async def generate(self, ctx: Context, ev: TopicEvent) -> EnrichEvent | ReviewEvent | TopicDone:
         work = ev.work
         cards = await self.record.step(
-            ctx, Role.QA_GENERATOR, work.topic.name, lambda: stages.generate(self.agents, work)
+            ctx, Role.QA_GENERATOR, work.topic.name, lambda: stages.generate(self.agents, work, self.written)
         )
         if not cards:
             return TopicDone(work=work)
-        if stages.needs_enrichment(cards, work):
+        if stages.needs_enrichment(work):
             return EnrichEvent(work=work, cards=cards)
         return ReviewEvent(work=work, cards=cards)
 
@@ -116,7 +118,10 @@ class PlannedWorkflow(Route):
     @step(num_workers=WORKERS)
     async def review(self, ctx: Context, ev: ReviewEvent) -> FormatEvent:
         reviewed = await self.record.step(
-            ctx, Role.REVIEWER, ev.work.topic.name, lambda: stages.review(self.agents, ev.work, ev.cards)
+            ctx,
+            Role.REVIEWER,
+            ev.work.topic.name,
+            lambda: stages.review(self.agents, ev.work, ev.cards, self.written),
         )
         if reviewed is None:
             return FormatEvent(work=ev.work, cards=ev.cards)

@@ -12,11 +12,12 @@ from collections.abc import Sequence
 from typing import NamedTuple
 
 from ..agents.edits import apply_edits
-from ..agents.team import Agents, needs_code_expert
+from ..agents.team import Agents
 from ..cards.lints import lint_cards
 from ..models import Card, CardDraft, Provenance, Review
 from ..roles import Role
 from .events import TopicWork
+from .written import WrittenCards
 
 
 class Reviewed(NamedTuple):
@@ -58,8 +59,10 @@ def edited(cards: Sequence[Card], review: Review, role: str) -> list[Card]:
     return result
 
 
-def needs_enrichment(cards: Sequence[Card], work: TopicWork) -> list[int]:
-    return [i for i, card in enumerate(cards) if needs_code_expert(card.draft, code_topic=work.topic.code)]
+def needs_enrichment(work: TopicWork) -> bool:
+    """Whether the Code and Extra Field Expert writes the Extra of this topic's cards: the Topic Analyzer
+    says the topic is about code (it shows code or commands, or is about writing code)."""
+    return work.topic.code
 
 
 # Stages
@@ -68,33 +71,44 @@ def needs_enrichment(cards: Sequence[Card], work: TopicWork) -> list[int]:
 # the requests other topics are ready to make.
 
 
-async def generate(agents: Agents, work: TopicWork) -> list[Card]:
+async def generate(agents: Agents, work: TopicWork, written: WrittenCards) -> list[Card]:
     drafts = await agents.generate(
         work.text, work.topic, other_topics=work.other_topics, language=work.language
     )
+    written.update(work, drafts)
     return new_cards(drafts, work)
 
 
 async def enrich(agents: Agents, work: TopicWork, cards: list[Card]) -> list[Card]:
-    """The Code and Extra Field Expert writes the Extra of the cards that need it; the rest stay as is."""
-    picked = needs_enrichment(cards, work)
-    if not picked:
-        return cards
+    """The Code and Extra Field Expert writes the Extra of the topic's cards, checked against its source; an
+    empty extra in its reply leaves the card's as it was."""
     answer = await agents.enrich(
-        [cards[i].draft for i in picked], topic=work.topic.name, language=work.language
+        work.text, [card.draft for card in cards], topic=work.topic.name, language=work.language
     )
     extras = {e.card: e.extra for e in answer.extras if e.extra.strip()}
-    result = list(cards)
-    for number, index in enumerate(picked, start=1):
-        if number in extras:
-            draft = cards[index].draft.model_copy(update={"extra": extras[number]})
-            result[index] = touched(cards[index], Role.CODE_EXPERT, draft)
-    return result
+    return [
+        touched(card, Role.CODE_EXPERT, card.draft.model_copy(update={"extra": extras[number]}))
+        if number in extras
+        else card
+        for number, card in enumerate(cards, start=1)
+    ]
 
 
-async def review(agents: Agents, work: TopicWork, cards: list[Card]) -> Reviewed:
-    """The Reviewer's edits applied to the batch; it sees each card's lint findings."""
+async def review(agents: Agents, work: TopicWork, cards: list[Card], written: WrittenCards) -> Reviewed:
+    """The Reviewer's edits applied to the batch. It sees the topic's source, each card's lint findings, and
+    the cards of other topics that look close to these (near-duplicates among them are lint findings too).
+    """
     drafts = [card.draft for card in cards]
     findings = await asyncio.to_thread(lint_cards, drafts)
-    answer = await agents.review(drafts, findings, topic=work.topic.name, language=work.language)
-    return Reviewed(edited(cards, answer, Role.REVIEWER), answer.changes)
+    close = written.close_to(work, drafts)
+    answer = await agents.review(
+        work.text,
+        drafts,
+        [own + near for own, near in zip(findings, close.findings, strict=True)],
+        topic=work.topic.name,
+        others=close.lines,
+        language=work.language,
+    )
+    reviewed = edited(cards, answer, Role.REVIEWER)
+    written.update(work, [card.draft for card in reviewed])
+    return Reviewed(reviewed, answer.changes)

@@ -1,6 +1,10 @@
 """The topics to make cards for: the Topic Analyzer's findings per chunk, merged per source into work items.
 
-Topics are merged by name within a source, not across sources, so that every card keeps its note.
+Chunks are analysed blind to each other, so a later chunk (often a conclusion) names again what an earlier
+one found. Topics are merged by meaning within a source, not across sources, so that every card keeps its
+note: a topic of a later chunk joins an earlier topic with a similar name or with mostly the same key points,
+and brings only the points that are new; a topic whose points all repeat earlier ones is a recap and is
+dropped. Similarity is `cards.similarity`: shared word stems weighted by rarity, no model involved.
 """
 
 from __future__ import annotations
@@ -11,11 +15,17 @@ from collections.abc import Iterable, Sequence
 
 from pydantic import BaseModel
 
+from ..cards.lints import NEAR_DUPLICATE
+from ..cards.similarity import Corpus, stems
 from ..models import AnalyzedTopic, Outline, Source, Topic, TopicAnalysis
 from .chunking import Chunk, chunk_text
 from .events import TopicWork
 
 _NOT_WORD = re.compile(r"[\W_]+")
+SAME_NAME = 0.7
+"""Name similarity from which topics of different chunks are one topic."""
+SAME_POINT = NEAR_DUPLICATE
+"""Similarity from which two key points (or connections) say the same, as for cards."""
 
 
 class TopicPlan(BaseModel):
@@ -75,27 +85,67 @@ def normalize_name(name: str) -> str:
 
 
 def merge_topics(found: Iterable[tuple[int, AnalyzedTopic]]) -> list[TopicPlan]:
-    """One plan per distinct topic name, in order of first appearance; `found` pairs chunk index and topic."""
-    plans: dict[str, TopicPlan] = {}
+    """The distinct topics, in order of first appearance; `found` pairs chunk index and topic, in chunk order.
+
+    Within a chunk, topics merge only when their names are the same (ignoring case and punctuation); across
+    chunks, by meaning (see the module's docstring).
+    """
+    found = [(chunk, topic) for chunk, topic in found if normalize_name(topic.name)]
+    corpus = Corpus(
+        text for _, topic in found for text in (topic.name, *topic.key_points, *topic.connections)
+    )
+    plans: list[TopicPlan] = []
     for chunk, topic in found:
-        key = normalize_name(topic.name)
-        if not key:
-            continue
-        if (plan := plans.get(key)) is None:
-            plans[key] = TopicPlan(topic=topic, chunks=[chunk])
-            continue
-        old = plan.topic
-        plan.topic = old.model_copy(
+        earlier = [point for plan in plans if chunk not in plan.chunks for point in _points(plan.topic)]
+        fresh = [p for p in _points(topic) if not any(_same(corpus, p, e, SAME_POINT) for e in earlier)]
+        kept = topic.model_copy(
             update={
-                "subtopics": _union(old.subtopics, topic.subtopics),
-                "key_concepts": _union(old.key_concepts, topic.key_concepts),
-                "applications": _union(old.applications, topic.applications),
-                "code": old.code or topic.code,
+                "key_points": [p for p in topic.key_points if p in fresh],
+                "connections": [p for p in topic.connections if p in fresh],
             }
         )
-        if chunk not in plan.chunks:
-            plan.chunks.append(chunk)
-    return list(plans.values())
+        plan = next((plan for plan in plans if _same_topic(corpus, plan, chunk, topic)), None)
+        if plan is not None:
+            _join(plan, chunk, kept)
+        elif fresh or not _points(topic):
+            plans.append(TopicPlan(topic=kept, chunks=[chunk]))
+    return plans
+
+
+def _points(topic: Topic) -> list[str]:
+    return [*topic.key_points, *topic.connections]
+
+
+def _same(corpus: Corpus, first: str, second: str, threshold: float) -> bool:
+    return corpus.similarity(stems(first), stems(second)) >= threshold
+
+
+def _same_topic(corpus: Corpus, plan: TopicPlan, chunk: int, topic: AnalyzedTopic) -> bool:
+    """The same name; or, from another chunk, a similar name or mostly the same points."""
+    if normalize_name(plan.topic.name) == normalize_name(topic.name):
+        return True
+    if chunk in plan.chunks:
+        return False
+    if _same(corpus, plan.topic.name, topic.name, SAME_NAME):
+        return True
+    points = _points(topic)
+    repeated = [p for p in points if any(_same(corpus, p, q, SAME_POINT) for q in _points(plan.topic))]
+    return bool(points) and 2 * len(repeated) >= len(points)
+
+
+def _join(plan: TopicPlan, chunk: int, topic: AnalyzedTopic) -> None:
+    """Add what `topic` brings to `plan`: its points, its chunk, and its code flag and importance."""
+    old = plan.topic
+    plan.topic = old.model_copy(
+        update={
+            "key_points": _union(old.key_points, topic.key_points),
+            "connections": _union(old.connections, topic.connections),
+            "importance": max(old.importance, topic.importance),
+            "code": old.code or topic.code,
+        }
+    )
+    if chunk not in plan.chunks:
+        plan.chunks.append(chunk)
 
 
 def common_language(languages: Iterable[str]) -> str:

@@ -1,0 +1,175 @@
+"""The run owns uniqueness: topics of different chunks merged by meaning, recaps dropped, chunk overlaps given
+once, and every Reviewer shown the cards of other topics that look like its own."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from addon.pipeline import Source
+from addon.pipeline.cards.similarity import Corpus, similarity, stems
+from addon.pipeline.models import AnalyzedTopic, BasicCard, CardDraft, ClozeCard
+from addon.pipeline.workflow.chunking import chunk_sources, chunk_text
+from addon.pipeline.workflow.events import TopicWork
+from addon.pipeline.workflow.topics import merge_topics
+from addon.pipeline.workflow.written import WrittenCards
+
+from .fake_openai import FakeOpenAI, Reply, Request
+from .pipeline_crew import Crew, cards_in, long_text, run, source_of, task, topic_in
+
+pytestmark = pytest.mark.timeout(60)
+
+
+def topic(name: str, *points: str, connections: tuple[str, ...] = (), **fields: Any) -> AnalyzedTopic:
+    return AnalyzedTopic(name=name, key_points=list(points), connections=list(connections), **fields)
+
+
+MOVING_AVERAGES = topic(
+    "Moving averages",
+    "SMA weights every price equally",
+    "EMA weights recent prices more and reacts faster",
+    "Golden cross: 50-day average crosses above the 200-day",
+)
+RSI = topic("Relative Strength Index", "RSI measures the speed of price changes", "Above 70 is overbought")
+
+
+def test_the_same_name_in_two_chunks_is_one_topic() -> None:
+    again = topic("moving  Averages!", "Death cross: 50-day average crosses below the 200-day", code=True)
+    [plan] = merge_topics([(0, MOVING_AVERAGES), (1, again)])
+
+    assert plan.topic.name == "Moving averages" and plan.chunks == [0, 1]
+    assert plan.topic.key_points[-1].startswith("Death cross") and plan.topic.code
+
+
+def test_a_later_chunk_joins_a_topic_with_mostly_the_same_points_and_brings_only_new_ones() -> None:
+    renamed = topic(
+        "Trend-following averages",
+        "The EMA reacts faster because it weights recent prices more",
+        "The SMA weights all prices equally",
+        "Moving averages lag price, so they confirm trends",
+        importance=3,
+    )
+    plans = merge_topics([(0, MOVING_AVERAGES), (0, RSI), (1, renamed)])
+
+    assert [plan.topic.name for plan in plans] == ["Moving averages", "Relative Strength Index"]
+    merged = plans[0]
+    assert merged.chunks == [0, 1] and merged.topic.importance == 3
+    assert merged.topic.key_points == [
+        *MOVING_AVERAGES.key_points,
+        "Moving averages lag price, so they confirm trends",
+    ]
+
+
+def test_a_recap_whose_points_all_repeat_earlier_ones_is_dropped() -> None:
+    recap = topic(
+        "Conclusion: reading indicators",
+        "RSI measures the speed of price changes",
+        "The EMA weights recent prices more, so it reacts faster",
+    )
+    new = topic("Bollinger Bands", "Bands widen when volatility rises")
+    plans = merge_topics([(0, MOVING_AVERAGES), (0, RSI), (1, recap), (1, new)])
+
+    assert [plan.topic.name for plan in plans] == [
+        "Moving averages",
+        "Relative Strength Index",
+        "Bollinger Bands",
+    ]
+
+
+def test_topics_of_one_chunk_stay_apart_even_when_alike() -> None:
+    simple = topic("Simple moving average", "Weights every price equally")
+    exponential = topic("Exponential moving average", "Weights recent prices more")
+    assert len(merge_topics([(0, simple), (0, exponential)])) == 2
+
+
+def test_joined_chunks_give_their_overlap_once() -> None:
+    text = long_text(12)
+    chunks = chunk_sources([Source(text=text)], context_window=16_000)
+    assert len(chunks) == 3 and chunks[0].text[-200:] in chunks[1].text  # they do overlap
+
+    joined = chunk_text(chunks, [1, 2])
+    assert text.endswith(joined)
+    assert chunk_text(chunks, [0, 1]) in text
+
+
+def test_similarity_finds_the_same_fact_asked_another_way() -> None:
+    same = [
+        "What does RSI measure? The speed and magnitude of recent price changes",
+        "RSI measures the speed and magnitude of recent price changes.",
+        "Which indicator measures the speed and magnitude of price changes? RSI",
+    ]
+    different = [
+        "What is a golden cross? The 50-day average crossing above the 200-day average",
+        "What is a death cross? The 50-day average crossing below the 200-day average",
+        "What RSI reading signals overbought conditions? Above 70",
+    ]
+    corpus = Corpus([*same, *different])
+    score = [[corpus.similarity(a, b) for b in corpus.stems] for a in corpus.stems]
+    assert min(score[i][j] for i in range(3) for j in range(3)) > 0.75
+    assert max(score[i][j] for i in range(3, 6) for j in range(6) if i != j) < 0.72
+    assert stems("Prices, PRICE and priced?") == {"price", "price"[:5]} == {"price"}
+    assert similarity("", "anything") == 0.0
+
+
+def work(key: int, name: str) -> TopicWork:
+    return TopicWork(source_index=0, topic_index=key, topic=topic(name), text="")
+
+
+def test_written_cards_show_a_reviewer_what_other_topics_asked_alike() -> None:
+    written = WrittenCards()
+    rsi, momentum = work(0, "RSI"), work(1, "Momentum")
+    written.update(rsi, [BasicCard(question="What does RSI measure?", answer="The speed of price changes")])
+    written.update(momentum, [BasicCard(question="Who proposed RSI?", answer="Wilder")])
+    drafts: list[CardDraft] = [
+        ClozeCard(text="The RSI measures the {{c1::speed}} of price changes."),
+        BasicCard(question="What does momentum trading buy?", answer="Recent winners"),
+    ]
+
+    close = written.close_to(momentum, drafts)
+
+    assert [json.loads(line) for line in close.lines] == [
+        {"topic": "RSI", "front": "What does RSI measure?", "back": "The speed of price changes"}
+    ]
+    [finding] = close.findings[0]
+    assert finding.lint_id == "near-duplicate" and '"RSI"' in finding.message
+    assert close.findings[1] == []
+    assert written.close_to(work(2, "Other"), []).lines == []
+
+
+def same_card_everywhere(crew: Crew) -> Any:
+    """The crew, except that every topic also writes one card on the same fact."""
+
+    def answer(request: Request) -> Reply:
+        reply = crew(request)
+        if request.schema_name != "CardDrafts":
+            return reply
+        article = "the " if topic_in(request)["name"] == "Squeeze" else ""
+        same = {"kind": "basic", "front": f"What does {article}RSI measure?", "back": "Momentum", "extra": ""}
+        return Reply.json({"cards": [*reply.data["cards"], same]})
+
+    return answer
+
+
+def test_each_reviewer_sees_the_source_and_the_other_topics_cards_that_look_alike(
+    fake_openai: FakeOpenAI,
+) -> None:
+    crew = Crew(cards_per_topic=2)
+    text = "## Squeeze\nBollinger Bands narrow before strong moves.\n\n## Golden Cross\nThe 50-day average."
+    fake_openai.on("CardDrafts", same_card_everywhere(crew))
+    result = run(fake_openai, crew, [Source(text=text)], max_concurrency=1)
+
+    reviews = crew.requests("Review")
+    assert len(reviews) == 2 and all(source_of(review) == text.strip() for review in reviews)
+    # Whichever topic is reviewed second sees the first one's cards (both, when both were written before).
+    seeing = [review for review in reviews if "Cards already written for other topics" in task(review)]
+    assert seeing
+    for review in seeing:
+        lines = task(review).splitlines()
+        shown = lines[lines.index("Review these cards:") - 1]
+        assert "RSI measure?" in json.loads(shown)["front"]
+        assert any(finding.startswith("near-duplicate: ") for finding in cards_in(review)[-1]["lint"])
+    # The run-wide lint flags what the Reviewers kept.
+    rsi = [card for card in result.cards if "RSI measure?" in card.fields["Front"]]
+    assert [[f.lint_id for f in card.lints] for card in rsi] == [[], ["near-duplicate"]]
