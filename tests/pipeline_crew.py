@@ -60,6 +60,18 @@ def source_of(request: Request) -> str | None:
     return None
 
 
+def is_excerpt_of(excerpt: str | None, text: str) -> bool:
+    """Whether `excerpt` is made of passages of `text`, in order, joined by "[…]" where some are left out."""
+    position = 0
+    for gap in (excerpt or "").split("[…]"):
+        for passage in (p.strip() for p in gap.split("\n\n") if p.strip()):
+            found = text.find(passage, position)
+            if found < 0:
+                return False
+            position = found + len(passage)
+    return bool(excerpt)
+
+
 def cards_in(request: Request) -> list[dict[str, Any]]:
     """The numbered cards a request carries (one JSON object per line)."""
     return [json.loads(line) for line in task(request).splitlines() if line.startswith('{"card":')]

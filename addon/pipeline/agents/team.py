@@ -92,7 +92,7 @@ class Agents:
     ) -> Review:
         """`others` are cards already written for other topics that look close to these, one line each."""
         elsewhere = (
-            "Cards already written for other topics that look close to these (do not repeat them):\n"
+            "Cards of other topics that look close to these (do not repeat them):\n"
             + "\n".join(others)
             + "\n"
             if others

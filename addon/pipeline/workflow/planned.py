@@ -95,12 +95,13 @@ class PlannedWorkflow(Route):
     @step(num_workers=WORKERS)
     async def revise(self, ctx: Context, ev: ReviseEvent) -> list[ReviewEvent] | StopEvent:
         work, wanted = ev.work, ev.regeneration
+        drafts = [card.draft for card in wanted.cards]
         revision = await self.record.step(
             ctx,
             Role.QA_GENERATOR,
             work.topic.name,
             lambda: self.agents.revise(
-                work.text, [card.draft for card in wanted.cards], wanted.feedback, language=work.language
+                stages.evidence(work, drafts), drafts, wanted.feedback, language=work.language
             ),
         )
         if revision is None:

@@ -13,10 +13,11 @@ from typing import NamedTuple
 
 from ..agents.edits import apply_edits
 from ..agents.team import Agents
-from ..cards.lints import lint_cards
+from ..cards.lints import card_text, lint_cards
 from ..models import Card, CardDraft, Provenance, Review
 from ..roles import Role
 from .events import TopicWork
+from .excerpts import CARDS_CHARS, GENERATOR_CHARS, excerpt
 from .written import WrittenCards
 
 
@@ -59,6 +60,11 @@ def edited(cards: Sequence[Card], review: Review, role: str) -> list[Card]:
     return result
 
 
+def evidence(work: TopicWork, drafts: Sequence[CardDraft]) -> str:
+    """The passages of the topic's source that the cards are about, for the agents that check them."""
+    return excerpt(work.text, [card_text(draft) for draft in drafts], CARDS_CHARS)
+
+
 def needs_enrichment(work: TopicWork) -> bool:
     """Whether the Code and Extra Field Expert writes the Extra of this topic's cards: the Topic Analyzer
     says the topic is about code (it shows code or commands, or is about writing code)."""
@@ -72,9 +78,9 @@ def needs_enrichment(work: TopicWork) -> bool:
 
 
 async def generate(agents: Agents, work: TopicWork, written: WrittenCards) -> list[Card]:
-    drafts = await agents.generate(
-        work.text, work.topic, other_topics=work.other_topics, language=work.language
-    )
+    topic = work.topic
+    text = excerpt(work.text, [topic.name, *topic.key_points, *topic.connections], GENERATOR_CHARS)
+    drafts = await agents.generate(text, topic, other_topics=work.other_topics, language=work.language)
     written.update(work, drafts)
     return new_cards(drafts, work)
 
@@ -82,8 +88,9 @@ async def generate(agents: Agents, work: TopicWork, written: WrittenCards) -> li
 async def enrich(agents: Agents, work: TopicWork, cards: list[Card]) -> list[Card]:
     """The Code and Extra Field Expert writes the Extra of the topic's cards, checked against its source; an
     empty extra in its reply leaves the card's as it was."""
+    drafts = [card.draft for card in cards]
     answer = await agents.enrich(
-        work.text, [card.draft for card in cards], topic=work.topic.name, language=work.language
+        evidence(work, drafts), drafts, topic=work.topic.name, language=work.language
     )
     extras = {e.card: e.extra for e in answer.extras if e.extra.strip()}
     return [
@@ -102,7 +109,7 @@ async def review(agents: Agents, work: TopicWork, cards: list[Card], written: Wr
     findings = await asyncio.to_thread(lint_cards, drafts)
     close = written.close_to(work, drafts)
     answer = await agents.review(
-        work.text,
+        evidence(work, drafts),
         drafts,
         [own + near for own, near in zip(findings, close.findings, strict=True)],
         topic=work.topic.name,

@@ -17,9 +17,9 @@ from ..cards.similarity import Corpus
 from ..models import CardDraft, LintFinding
 from .events import TopicWork
 
-RELATED = 0.35
+RELATED = 0.45
 """Similarity from which another topic's card is shown to a Reviewer."""
-MAX_SHOWN = 12
+MAX_SHOWN = 6
 """At most this many other topics' cards go to one Reviewer, the closest first."""
 
 

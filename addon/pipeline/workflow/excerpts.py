@@ -1,0 +1,95 @@
+"""The part of a topic's source an agent needs: the passages most like what it works on.
+
+Sending every agent the whole chunk costs its tokens on every request, invites cards on other topics' facts,
+and on a small local model pushes the prompt past the context window. So the Q&A Generator gets the passages
+that match its topic's name, key points and connections, and the Code and Extra Field Expert and the
+Reviewer get those that match the cards they check. First, for each thing asked about, in order, its best
+passage (so every key point and every card has its evidence, up to twice the limit); then the passages most
+like anything asked, up to the limit, as long as they score at least half as high as the best one. Passages
+keep their order, and `GAP` marks what is left out. A text within the limit is given whole.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+from ..cards.similarity import Corpus
+from .chunking import sentences
+
+GENERATOR_CHARS = 2_400
+"""About 400 words for the Q&A Generator of one topic."""
+CARDS_CHARS = 1_600
+"""About 250 words for the agents that check a topic's cards."""
+GAP = "[…]"
+CLOSE = 0.5
+"""Beyond each query's best passage, only passages scoring at least this share of the top score are added."""
+
+_BLANK_LINES = re.compile(r"\n[ \t]*\n")
+_FENCE = re.compile(r"^ {0,3}(```|~~~)", re.MULTILINE)
+
+
+def excerpt(text: str, about: Sequence[str], limit: int) -> str:
+    """The passages of `text` most like the texts in `about`, within about `limit` characters."""
+    if len(text) <= limit:
+        return text
+    passages = _passages(text, limit)
+    corpus = Corpus([*passages, *about])
+    ours, asked = corpus.stems[: len(passages)], corpus.stems[len(passages) :]
+    score = [[corpus.similarity(passage, query) for query in asked] for passage in ours]
+    chosen: set[int] = set()
+    size = 0
+
+    def take(index: int, budget: int) -> None:
+        nonlocal size
+        if index not in chosen and size + len(passages[index]) <= budget:
+            chosen.add(index)
+            size += len(passages[index])
+
+    for query in range(len(asked)):
+        evidence = max(range(len(passages)), key=lambda p: score[p][query])
+        if score[evidence][query] > 0:
+            take(evidence, 2 * limit)
+    best = [max(row, default=0.0) for row in score]
+    for passage in sorted(range(len(passages)), key=lambda p: -best[p]):
+        if best[passage] > 0 and best[passage] >= CLOSE * max(best):
+            take(passage, limit)
+    if not chosen:
+        take(0, len(passages[0]))
+    return _joined(passages, sorted(chosen))
+
+
+def _passages(text: str, limit: int) -> list[str]:
+    """Paragraphs (a fenced code block stays whole), long ones cut at sentences into pieces of about a
+    quarter of `limit`."""
+    blocks: list[str] = []
+    for block in _BLANK_LINES.split(text.strip()):
+        if blocks and len(_FENCE.findall(blocks[-1])) % 2:  # inside an open code fence
+            blocks[-1] += "\n\n" + block
+        elif block.strip():
+            blocks.append(block)
+    pieces: list[str] = []
+    for block in blocks:
+        if len(block) <= limit // 2 or _FENCE.search(block):
+            pieces.append(block)
+            continue
+        piece = ""
+        for sentence in sentences(block):
+            if piece and len(piece) + len(sentence) > limit // 4:
+                pieces.append(piece.strip())
+                piece = ""
+            piece += sentence
+        if piece.strip():
+            pieces.append(piece.strip())
+    return pieces
+
+
+def _joined(passages: Sequence[str], chosen: Sequence[int]) -> str:
+    parts: list[str] = []
+    for previous, index in zip([-1, *chosen], chosen, strict=False):
+        if index != previous + 1:
+            parts.append(GAP)
+        parts.append(passages[index])
+    if chosen[-1] != len(passages) - 1:
+        parts.append(GAP)
+    return "\n\n".join(parts)
