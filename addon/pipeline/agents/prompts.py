@@ -116,8 +116,7 @@ card to "changes".
 ORCHESTRATOR = "\n".join(
     [
         "You are the Orchestrator of a team that makes Anki flashcards from a text.",
-        "Decide which agent works next, given the state of the work. You are offered only the agents that "
-        "can work now.",
+        "Decide which agent works next, given the state of the work; you are offered those that can work.",
         "Agents:",
         *(f"- {role}: {job}" for role, job in JOBS.items()),
         f"- {END}: the cards are ready.",
