@@ -1,7 +1,8 @@
-"""Command line: generate cards from a text file, or lint cards from a file, without Anki running.
+"""Command line: generate cards from a text file, lint cards, or judge a run, without Anki running.
 
     python -m addon.cli generate --input notes.txt --json run.json --apkg cards.apkg --deck Biology
     python -m addon.cli lint --json run.json
+    python -m addon.cli eval --input notes.txt --judge-model gpt-4o --json eval.json
 
 Failures end with a one-line message on stderr and exit code 2; `lint` exits 1 when it finds something;
 Ctrl-C during `generate` keeps the cards finished so far and exits 130.
@@ -19,6 +20,7 @@ from typing import TYPE_CHECKING, get_args
 
 if TYPE_CHECKING:
     from .pipeline.models import Card, RunResult
+    from .pipeline.settings import LLMSettings
     from .pipeline.workflow.events import ProgressEvent
 
 EXIT_FINDINGS = 1
@@ -54,40 +56,70 @@ def _parser() -> argparse.ArgumentParser:
     )
     commands = parser.add_subparsers(required=True, metavar="COMMAND")
 
-    generate = commands.add_parser("generate", help="make cards from a text file")
-    generate.set_defaults(handler=_generate)
-    generate.add_argument("--input", required=True, type=Path, metavar="FILE", help="UTF-8 text to learn")
-    generate.add_argument(
+    endpoint = argparse.ArgumentParser(add_help=False)
+    endpoint.add_argument("--input", required=True, type=Path, metavar="FILE", help="UTF-8 text to learn")
+    endpoint.add_argument(
         "--base-url",
         default=os.environ.get("OPENAI_BASE_URL") or defaults.base_url,
         help="OpenAI-compatible endpoint (default: $OPENAI_BASE_URL or %(default)s)",
     )
-    generate.add_argument("--model", default=defaults.model, help="default: %(default)s")
-    generate.add_argument(
+    endpoint.add_argument("--model", default=defaults.model, help="default: %(default)s")
+    endpoint.add_argument(
         "--api-key-env",
         default=defaults.api_key_env,
         metavar="VAR",
         help="environment variable holding the API key (default: %(default)s)",
     )
-    generate.add_argument("--mode", choices=get_args(Mode), default=run_defaults.mode)
-    generate.add_argument("--language", help="language of the cards (default: that of the text)")
-    generate.add_argument(
+    endpoint.add_argument("--mode", choices=get_args(Mode), default=run_defaults.mode)
+    endpoint.add_argument("--language", help="language of the cards (default: that of the text)")
+    endpoint.add_argument(
         "--structured-output", choices=get_args(StructuredOutput), default=defaults.structured_output
     )
-    generate.add_argument(
+    endpoint.add_argument(
         "--concurrency", type=_positive_int, default=run_defaults.max_concurrency, metavar="N"
     )
-    generate.add_argument(
+    endpoint.add_argument(
         "--max-attempts",
         type=_positive_int,
         default=defaults.max_attempts,
         metavar="N",
         help="attempts per request, the first included (default: %(default)s)",
     )
+
+    generate = commands.add_parser("generate", parents=[endpoint], help="make cards from a text file")
+    generate.set_defaults(handler=_generate)
     generate.add_argument("--json", type=Path, metavar="OUT", help="write the whole run result as JSON")
     generate.add_argument("--apkg", type=Path, metavar="OUT", help="write the cards as an Anki package")
     generate.add_argument(
         "--deck", default=DEFAULT_DECK, help="deck name in the package (default: %(default)s)"
+    )
+
+    judge = commands.add_parser(
+        "eval",
+        parents=[endpoint],
+        help="make cards from a text file, then have a judge model score them",
+        description="Make cards from a text (or take those of --run), then have a judge model score every "
+        "card a learner would review: usable as is, light polish, substantial rework or unusable, with "
+        "defect letters (F wrong, A ambiguous, M several facts, L answer leaked, T trivial, D duplicate, "
+        "X formatting, E Extra unhelpful or too long), and list the text's key ideas and which cards teach "
+        "them. Prints a table; writes everything as JSON.",
+    )
+    judge.set_defaults(handler=_evaluate)
+    judge.add_argument("--judge-model", required=True, metavar="MODEL", help="the model that judges")
+    judge.add_argument("--judge-base-url", metavar="URL", help="the judge's endpoint (default: --base-url)")
+    judge.add_argument(
+        "--judge-api-key-env",
+        metavar="VAR",
+        help="variable holding the judge's API key (default: --api-key-env)",
+    )
+    judge.add_argument(
+        "--run",
+        type=Path,
+        metavar="FILE",
+        help="judge the cards of this run result instead of making new ones",
+    )
+    judge.add_argument(
+        "--json", type=Path, default=Path("eval.json"), metavar="OUT", help="default: %(default)s"
     )
 
     lint = commands.add_parser("lint", help="check cards from a run result or a list of cards")
@@ -107,22 +139,37 @@ def _positive_int(text: str) -> int:
 
 
 def _generate(args: argparse.Namespace) -> int:
+    result = _run_pipeline(args, _input_text(args))
+    _write_outputs(result, args)
+    return _exit_code(result)
+
+
+def _input_text(args: argparse.Namespace) -> str:
     text = _read(args.input)
     if not text.strip():
         raise CliError(f"{args.input} is empty")
+    return text
 
+
+def _llm_settings(args: argparse.Namespace) -> LLMSettings:
+    from .pipeline.settings import LLMSettings
+
+    return LLMSettings(
+        base_url=args.base_url,
+        model=args.model,
+        api_key_env=args.api_key_env,
+        structured_output=args.structured_output,
+        max_attempts=args.max_attempts,
+    )
+
+
+def _run_pipeline(args: argparse.Namespace, text: str) -> RunResult:
     from .pipeline.models import Source
-    from .pipeline.settings import LLMSettings, PipelineSettings
+    from .pipeline.settings import PipelineSettings
     from .pipeline.workflow.runner import PipelineRun
 
     settings = PipelineSettings(
-        llm=LLMSettings(
-            base_url=args.base_url,
-            model=args.model,
-            api_key_env=args.api_key_env,
-            structured_output=args.structured_output,
-            max_attempts=args.max_attempts,
-        ),
+        llm=_llm_settings(args),
         mode=args.mode,
         max_concurrency=args.concurrency,
         target_language=args.language,
@@ -130,13 +177,11 @@ def _generate(args: argparse.Namespace) -> int:
     run = PipelineRun([Source(text=text, title=args.input.name)], settings, on_event=_on_event)
     run.start()
     try:
-        result = run.result(timeout=None)
+        return run.result(timeout=None)
     except KeyboardInterrupt:
         _say("cancelling; keeping the cards finished so far")
         run.cancel()
-        result = run.result(timeout=None)
-    _write_outputs(result, args)
-    return _exit_code(result)
+        return run.result(timeout=None)
 
 
 def _on_event(event: ProgressEvent) -> None:
@@ -163,6 +208,40 @@ def _exit_code(result: RunResult) -> int:
         raise CliError(f"no cards: {reason}")
     failed = f", {len(result.errors)} failed steps" if result.errors else ""
     _say(f"{len(result.cards)} cards{failed}; {result.usage.describe()}")
+    return 0
+
+
+# eval
+
+
+def _evaluate(args: argparse.Namespace) -> int:
+    import asyncio
+
+    from .pipeline.models import RunResult
+    from .pipeline.workflow.evaluation import evaluate
+
+    text = _input_text(args)
+    if args.run:
+        try:
+            result = RunResult.model_validate_json(_read(args.run))
+        except ValueError:
+            raise CliError(f"{args.run} holds no run result") from None
+    else:
+        result = _run_pipeline(args, text)
+    if not result.cards:
+        raise CliError(f"no cards to judge{': ' + result.errors[0].message if result.errors else ''}")
+    judge = _llm_settings(args).model_copy(
+        update={
+            "model": args.judge_model,
+            "base_url": args.judge_base_url or args.base_url,
+            "api_key_env": args.judge_api_key_env or args.api_key_env,
+        }
+    )
+    _say(f"judging {len(result.cards)} cards with {args.judge_model}")
+    evaluation = asyncio.run(evaluate(text, result, judge))
+    print(evaluation.summary.table())
+    args.json.write_text(evaluation.model_dump_json(indent=2), encoding="utf-8")
+    _say(f"wrote {args.json}")
     return 0
 
 

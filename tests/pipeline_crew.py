@@ -179,6 +179,12 @@ class Crew:
         ]
         return Reply.json({"edits": edits, "changes": [f"Applied: {feedback}"] * len(edits)})
 
+    def _keyideas(self, request: Request) -> Reply:
+        return Reply.json({"ideas": JUDGED_IDEAS})
+
+    def _verdicts(self, request: Request) -> Reply:
+        return Reply.json({"cards": [verdict_on(card) for card in cards_in(request)]})
+
     def _decision(self, request: Request) -> Reply:
         if self.decisions is not None:
             with self._lock:
@@ -186,6 +192,27 @@ class Crew:
         else:
             choice = ideal_next(state_in(request))
         return Reply.json({"next_agent": choice, "reason": "scripted"})
+
+
+JUDGED_IDEAS = [
+    {"idea": "RSI measures momentum on a 0-100 scale", "integrating": False},
+    {"idea": "Why moving averages confirm rather than predict trends", "integrating": True},
+]
+
+
+def verdict_on(card: dict[str, Any]) -> dict[str, Any]:
+    """The scripted judge: a card on point 1 duplicates another, a cloze needs polish, the rest are usable."""
+    if "point 1)" in card["front"]:
+        return {
+            "card": card["card"],
+            "comment": "dup",
+            "defects": ["D", "T"],
+            "verdict": "unusable",
+            "ideas": [],
+        }
+    if "[...]" in card["front"]:
+        return {"card": card["card"], "comment": "hint", "defects": ["L"], "verdict": "polish", "ideas": [2]}
+    return {"card": card["card"], "comment": "", "defects": [], "verdict": "usable", "ideas": [1]}
 
 
 def ideal_next(state: dict[str, Any]) -> str:

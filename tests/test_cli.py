@@ -177,3 +177,70 @@ def test_unreachable_server_fails_in_one_line(tmp_path: Path) -> None:
 
     assert_one_line_error(result.returncode, result.stderr)
     assert "Could not reach" in result.stderr
+
+
+# eval: the pipeline, then a scripted judge (tests/pipeline_crew.py answers both).
+
+
+def test_eval_prints_the_table_and_writes_json(fake_openai: FakeOpenAI, tmp_path: Path) -> None:
+    fake_openai.handler = Crew(cards_per_topic=3)
+    out = tmp_path / "eval.json"
+    args = generate_args(fake_openai.url, tmp_path, "--judge-model", "judge-model", "--json", out)
+    result = run_cli("eval", *args[1:])
+
+    assert result.returncode == 0, result.stderr
+    rows = [line.strip("| ").split(" | ") for line in result.stdout.splitlines() if line.startswith("| ")]
+    table = {cells[0]: cells[1] for cells in rows}
+    expected = {
+        "cards reviewed (notes)": "6 (6)",
+        "usable as is": "2 (33.3%)",
+        "light polish": "2 (33.3%)",
+        "unusable": "2 (33.3%)",
+        "usable or polish": "4 (66.7%)",
+        "defects": "D 2, L 2, T 2",
+        "key ideas covered": "2 of 2; integrating 1 of 1",
+    }
+    assert {key: table.get(key) for key in expected} == expected
+    saved = json.loads(out.read_text())
+    assert saved["summary"]["classes"] == {"unusable": 2, "usable": 2, "polish": 2}
+    assert len(saved["cards"]) == 6 and len(saved["run"]["cards"]) == 6
+    models = [
+        (body["response_format"]["json_schema"]["name"], body["model"]) for body in fake_openai.bodies()
+    ]
+    assert models[-2:] == [("KeyIdeas", "judge-model"), ("Verdicts", "judge-model")]
+    assert {model for name, model in models[:-2]} == {"gpt-4o-mini"}
+
+
+def test_eval_of_a_saved_run_on_its_own_judge_endpoint(fake_openai: FakeOpenAI, tmp_path: Path) -> None:
+    fake_openai.handler = Crew(cards_per_topic=2)
+    run_json = tmp_path / "run.json"
+    assert run_cli(*generate_args(fake_openai.url, tmp_path, "--json", run_json)).returncode == 0
+    made = len(fake_openai.requests)
+
+    with FakeOpenAI() as judge:
+        judge.handler = Crew()
+        args = [
+            "--judge-model",
+            "j",
+            "--judge-base-url",
+            judge.url,
+            "--run",
+            run_json,
+            "--json",
+            tmp_path / "e",
+        ]
+        result = run_cli("eval", *generate_args(fake_openai.url, tmp_path, *args)[1:])
+
+        assert result.returncode == 0, result.stderr
+        assert len(fake_openai.requests) == made, "a saved run is judged, not made again"
+        assert [r.schema_name for r in judge.requests] == ["KeyIdeas", "Verdicts"]
+        assert {r.headers["authorization"] for r in judge.requests} == {f"Bearer {SECRET}"}
+    assert "| cards reviewed (notes) | 4 (4) |" in result.stdout
+
+
+def test_eval_without_cards_fails_in_one_line(fake_openai: FakeOpenAI, tmp_path: Path) -> None:
+    fake_openai.on("TopicAnalysis", Reply.error(400, "no topics for you"))
+    result = run_cli("eval", *generate_args(fake_openai.url, tmp_path, "--judge-model", "j")[1:])
+
+    assert_one_line_error(result.returncode, result.stderr)
+    assert "no cards to judge" in result.stderr

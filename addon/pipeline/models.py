@@ -242,3 +242,34 @@ def decision_offering(choices: tuple[str, ...]) -> type[Decision]:
         str, AfterValidator(_next_step), WithJsonSchema({"type": "string", "enum": list(choices)})
     ]
     return create_model("Decision", __base__=Decision, next_agent=(offered, ...))
+
+
+# What the judge of `python -m addon.cli eval` replies
+
+Verdict = Literal["usable", "polish", "rework", "unusable"]
+"""Kirkby & Matuschak's four classes: usable as is, light polish, substantial rework, unusable."""
+Defect = Literal["F", "A", "M", "L", "T", "D", "X", "E"]
+
+
+class KeyIdea(Reply):
+    idea: str = Field(description="One idea, in one line.")
+    integrating: bool = Field(
+        description="True for a contrast between similar ideas, a why, a trade-off or an application; false "
+        "for a plain fact."
+    )
+
+
+class KeyIdeas(Reply):
+    ideas: list[KeyIdea] = Field(description="Most important first.")
+
+
+class CardVerdict(Reply):
+    card: int = Field(description="Number of the card.")
+    comment: str = Field(default="", description="What is wrong, in a few words; empty for a good card.")
+    defects: list[Defect] = Field(default_factory=list)
+    verdict: Verdict
+    ideas: list[int] = Field(default_factory=list, description="Numbers of the key ideas the card teaches.")
+
+
+class Verdicts(Reply):
+    cards: list[CardVerdict]

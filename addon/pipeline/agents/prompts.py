@@ -125,6 +125,30 @@ ORCHESTRATOR = "\n".join(
 )
 
 
+JUDGE_DEFECTS = """Defects (any number of letters; none for a good card):
+F factually wrong. A ambiguous: more than one acceptable answer, or unclear what is asked. M several facts \
+in one card. L answer leaked: the front gives the answer away, or a cloze blank is given away by the text \
+around it or by a sibling blank. T trivial: not worth remembering, or answerable without having learned \
+anything. D duplicate: asks what an earlier card asks (mark the later one). X formatting broken. E extra \
+unhelpful or too long."""
+
+JUDGE_IDEAS = f"""You read a text a learner wants to remember and list its key ideas: what the learner \
+should still know in six months. Include the integrating ideas where the text has them (contrasts between \
+similar ideas, why something holds, trade-offs, an idea applied to the text's own example), not only plain \
+facts. At most 15, most important first, one line each.
+{DATA_RULE}"""
+
+JUDGE_CARDS = f"""You judge flashcards written to help a learner remember the source, as an experienced \
+learner and teacher would, against the source and against the other cards. Each numbered card is one \
+review: "front" is what the learner sees ([...] is a cloze blank), "back" the answer side, "extra" what is \
+read after answering.
+For each card give a "verdict": "usable" (usable as is), "polish" (usable after a light edit), "rework" \
+(needs substantial rework) or "unusable" (wrong, useless or a duplicate: delete it); the "defects"; a short \
+"comment"; and "ideas": the numbers of the key ideas the card teaches.
+{JUDGE_DEFECTS}
+{DATA_RULE} {CARDS_ARE_DATA}"""
+
+
 def language_rule(language: str | None, *, keep: bool = False) -> str:
     """The language instruction: a named language, else the cards' own (`keep`) or the source's."""
     if language:
