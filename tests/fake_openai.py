@@ -164,11 +164,11 @@ Responder = Reply | Callable[[Request], Reply]
 
 
 class FakeOpenAI:
-    """The server. `url` is the base URL (`http://127.0.0.1:PORT/v1`), `requests` records every request,
-    and `latency` is added before every reply (for benchmarks).
+    """The server. `url` is the base URL (`http://127.0.0.1:PORT/v1`; any free port unless `port` is given),
+    `requests` records every request, and `latency` is added before every reply (for benchmarks).
     """
 
-    def __init__(self, *, latency: float = 0.0, model: str = "fake-model") -> None:
+    def __init__(self, *, latency: float = 0.0, model: str = "fake-model", port: int = 0) -> None:
         self.latency = latency
         self.model = model
         self.handler: Callable[[Request], Reply] | None = None
@@ -177,7 +177,7 @@ class FakeOpenAI:
         self._script: deque[Responder] = deque()
         self._routes: list[tuple[Callable[[Request], bool], deque[Responder]]] = []
         self._closing = threading.Event()
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+        self._server = ThreadingHTTPServer(("127.0.0.1", port), _Handler)
         self._server.daemon_threads = True
         self._server.fake = self  # type: ignore[attr-defined]
         self._thread = threading.Thread(target=self._server.serve_forever, args=(0.05,), daemon=True)
