@@ -156,8 +156,8 @@ class Reply(BaseModel):
 class AnalyzedTopic(Topic, Reply):
     code: bool = Field(
         default=False,
-        description="True only when the source shows code or commands for this topic, or the topic is about "
-        "writing code. A procedure or a formula told in words is not code.",
+        description="True only when the source shows a code block or a command for this topic. Names in "
+        "backticks, a procedure or a formula told in words are not code.",
     )
 
 

@@ -63,8 +63,8 @@ Per topic:
 few words: up to 6 for a central topic, 1 or 2 for a minor one.
 - "connections": only where the text supports them: a contrast between easily confused ideas, a why, a \
 trade-off, an idea applied to the text's own example. Usually 0 to 2.
-- "code": true only when the source shows code or commands for the topic, or the topic is about writing \
-code; a procedure or formula told in words is not code.
+- "code": true only when the source shows a code block or a command for the topic; names in backticks, a \
+procedure or a formula told in words are not code.
 Leave out what nobody needs to remember: introductions, summaries and conclusions that repeat the text, \
 generic advice, labels and messages of a user interface, details one looks up. Each fact belongs to one \
 topic. Most important topics first. "language": the source's language, in English (e.g. "German").

@@ -67,7 +67,7 @@ def evidence(work: TopicWork, drafts: Sequence[CardDraft]) -> str:
 
 def needs_enrichment(work: TopicWork) -> bool:
     """Whether the Code and Extra Field Expert writes the Extra of this topic's cards: the Topic Analyzer
-    says the topic is about code (it shows code or commands, or is about writing code)."""
+    says the source shows code (a code block or a command) for the topic."""
     return work.topic.code
 
 
