@@ -27,6 +27,7 @@ CLOSE = 0.5
 
 _BLANK_LINES = re.compile(r"\n[ \t]*\n")
 _FENCE = re.compile(r"^ {0,3}(```|~~~)", re.MULTILINE)
+_HEADING = re.compile(r" {0,3}#{1,6} [^\n]*")
 
 
 def excerpt(text: str, about: Sequence[str], limit: int) -> str:
@@ -60,13 +61,19 @@ def excerpt(text: str, about: Sequence[str], limit: int) -> str:
 
 
 def _passages(text: str, limit: int) -> list[str]:
-    """Paragraphs (a fenced code block stays whole), long ones cut at sentences into pieces of about a
-    quarter of `limit`."""
+    """Paragraphs, a heading joined to the paragraph after it and a fenced code block (kept whole) to the
+    paragraph before it, which usually introduces it; long paragraphs cut at sentences into pieces of about
+    a quarter of `limit`."""
     blocks: list[str] = []
     for block in _BLANK_LINES.split(text.strip()):
-        if blocks and len(_FENCE.findall(blocks[-1])) % 2:  # inside an open code fence
+        if not block.strip():
+            continue
+        follows = blocks[-1] if blocks else ""
+        if blocks and (
+            len(_FENCE.findall(follows)) % 2 or _HEADING.fullmatch(follows) or _FENCE.match(block)
+        ):
             blocks[-1] += "\n\n" + block
-        elif block.strip():
+        else:
             blocks.append(block)
     pieces: list[str] = []
     for block in blocks:
