@@ -57,6 +57,7 @@ CASES: dict[str, tuple[list[CardDraft], list[CardDraft]]] = {
             basic(answer="`a, b, c = 1, 2, 3`"),
             cloze("{{c1::red}}, {{c2::green}} and {{c3::blue}}"),
             basic(answer="Building, testing and deployment become slower"),  # one fact, plural subject
+            basic(question="Which three arguments does __exit__ get?", answer="Type, value and traceback"),
         ],
     ),
     "question-contains-answer": (

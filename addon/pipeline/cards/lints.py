@@ -189,13 +189,21 @@ def _answer_too_long(draft: CardDraft) -> Findings:
 
 
 _ITEM_SEPARATOR = re.compile(r"\s*[,;]\s+|\s+(?:and|or)\s+", re.IGNORECASE)
+_COUNTS = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten")
+
+
+def _asks_for(question: str, count: int) -> bool:
+    """Whether the question says how many items it wants ("Which three arguments…?"): a set to be known."""
+    words = normalize(question).split()
+    return str(count) in words or (count < len(_COUNTS) and _COUNTS[count] in words)
 
 
 @_check(
     "multiple-facts",
     "The answer holds several facts: a list, an enumeration of 3 or more short items (“A, B and C”),"
-    " or clauses joined by a semicolon. Two items joined by “and” (“salt and pepper”) pass, and so does"
-    " a statement about several things (“A, B and C become slower”).",
+    " or clauses joined by a semicolon. Two items joined by “and” (“salt and pepper”) pass, and so do a"
+    " statement about several things (“A, B and C become slower”) and a question that says how many"
+    " items it wants (“Which three…?”).",
     kinds=_BASIC,
 )
 def _multiple_facts(draft: BasicCard) -> Findings:
@@ -209,6 +217,7 @@ def _multiple_facts(draft: BasicCard) -> Findings:
         len(enumerated) >= 3
         and all(len(item.split()) <= MAX_ENUMERATED_ITEM_WORDS for item in enumerated)
         and len(enumerated[-1].split()) <= 2  # "A, B and C become slower" is one statement
+        and not _asks_for(draft.question, len(enumerated))
     ):
         yield "answer", f"The answer enumerates {len(enumerated)} items; make one card per item."
     elif len(clauses) >= 2:
