@@ -19,6 +19,7 @@ from addon.pipeline.models import RunResult
 
 from .fake_openai import FakeOpenAI, Reply, Request
 from .pipeline_crew import Crew, topic_in
+from .replay import Replay
 
 ROOT = Path(__file__).resolve().parents[1]
 TEXT = "## Photosynthesis\nPlants turn light into sugar.\n\n## Respiration\nCells burn sugar for energy.\n"
@@ -244,3 +245,17 @@ def test_eval_without_cards_fails_in_one_line(fake_openai: FakeOpenAI, tmp_path:
 
     assert_one_line_error(result.returncode, result.stderr)
     assert "no cards to judge" in result.stderr
+
+
+def test_eval_replays_a_recorded_run_and_its_judge(fake_openai: FakeOpenAI, tmp_path: Path) -> None:
+    recording = ROOT / "tests" / "recordings" / "context-managers"
+    fake_openai.handler = Replay.load(recording)
+    out = tmp_path / "eval.json"
+    args = ["--input", recording / "input.md", "--base-url", fake_openai.url, "--api-key-env", "TEST_KEY"]
+    result = run_cli("eval", *args, "--concurrency", "2", "--judge-model", "judge", "--json", out)
+
+    assert result.returncode == 0, result.stderr
+    assert "| cards reviewed (notes) | 15 (15) |" in result.stdout
+    assert "| key ideas covered | 11 of 11; integrating 5 of 5 |" in result.stdout
+    assert [r.schema_name for r in fake_openai.requests][-2:] == ["KeyIdeas", "Verdicts"]
+    assert all(card["verdict"] for card in json.loads(out.read_text())["cards"])
