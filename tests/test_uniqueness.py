@@ -1,5 +1,6 @@
 """The run owns uniqueness: topics of different chunks merged by meaning, recaps dropped, chunk overlaps given
-once, and every Reviewer shown the cards of other topics that look like its own."""
+once, and every Reviewer shown the cards of other topics that look like its own; and each agent gets the
+passages of the source it needs."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from addon.pipeline.cards.similarity import Corpus, similarity, stems
 from addon.pipeline.models import AnalyzedTopic, BasicCard, CardDraft, ClozeCard
 from addon.pipeline.workflow.chunking import chunk_sources, chunk_text
 from addon.pipeline.workflow.events import TopicWork
+from addon.pipeline.workflow.excerpts import GAP, excerpt
 from addon.pipeline.workflow.topics import merge_topics
 from addon.pipeline.workflow.written import WrittenCards
 
@@ -173,3 +175,52 @@ def test_each_reviewer_sees_the_source_and_the_other_topics_cards_that_look_alik
     # The run-wide lint flags what the Reviewers kept.
     rsi = [card for card in result.cards if "RSI measure?" in card.fields["Front"]]
     assert [[f.lint_id for f in card.lints] for card in rsi] == [[], ["near-duplicate"]]
+
+
+ARTICLE = (
+    """# Indicators
+
+An introduction that says nothing in particular about any indicator at all.
+
+## RSI
+
+The RSI measures the speed of price changes on a scale from 0 to 100.
+
+```python
+rsi = 100 - 100 / (1 + gain / loss)
+```
+
+## Moving averages
+
+The EMA weights recent prices more than the SMA, so it reacts faster.
+
+## Volume
+
+Volume counts the shares traded in a day; rising prices on rising volume confirm a trend.
+"""
+    + "\n\nFiller paragraph about the weather and nothing else, repeated to make the text long." * 30
+)
+
+
+def test_an_excerpt_keeps_the_passages_asked_about_in_order_and_marks_the_gaps() -> None:
+    text = excerpt(ARTICLE, ["How the EMA differs from the SMA", "What the RSI measures"], 600)
+
+    assert text.startswith(GAP) and text.endswith(GAP)
+    [shown] = [part.strip() for part in text.split(GAP) if part.strip()]  # neighbours: no gap between
+    assert shown.startswith("## RSI\n") and "rsi = 100 - 100" in shown, "heading and code stay with it"
+    assert "```\n\n## Moving averages\n\nThe EMA weights" in shown
+    assert "Volume" not in text and "weather" not in text
+
+
+def test_an_excerpt_of_a_short_text_is_the_text() -> None:
+    assert excerpt("## RSI\nShort.", ["anything"], 600) == "## RSI\nShort."
+
+
+def test_every_query_gets_its_passage_before_the_limit_is_filled() -> None:
+    long_passage = "The RSI " + "measures momentum " * 40
+    text = "\n\n".join([long_passage, "Volume confirms trends.", "Filler text. " * 60])
+    shown = excerpt(text, ["RSI momentum", "Volume confirms"], 500)
+    assert "Volume confirms trends." in shown, (
+        "the second query's evidence, though the first filled the limit"
+    )
+    assert excerpt(text, ["nothing matches here"], 500).startswith("The RSI"), "nothing alike: the start"
