@@ -141,17 +141,6 @@ def card_text(draft: CardDraft) -> str:
     return cloze.strip_markers(draft.text)
 
 
-def _without(text: str, deletions: Sequence[cloze.Deletion]) -> str:
-    """`text` with these deletions cut out (the others kept), as their card shows it."""
-    kept, position = [], 0
-    for deletion in sorted(deletions, key=lambda d: d.start):
-        if deletion.start >= position:
-            kept.append(text[position : deletion.start])
-            position = deletion.end
-    kept.append(text[position:])
-    return "".join(kept)
-
-
 def normalize(text: str) -> str:
     """Text as compared across cards: cloze markers, markup and punctuation gone, case folded."""
     plain = _soup(cloze.strip_markers(text)).get_text(" ")
@@ -231,14 +220,17 @@ def _multiple_facts(draft: BasicCard) -> Findings:
     kinds=_BASIC,
 )
 def _question_contains_answer(draft: BasicCard) -> Findings:
-    question, answer = normalize(draft.question), normalize(draft.answer)
-    if " or " in f" {question} ":
-        return
-    wanted = stems(answer)
-    shown = wanted & stems(question)
-    if wanted and len(shown) >= ANSWER_IN_QUESTION * len(wanted):
-        words = ", ".join(words_of(_prose(draft.answer), shown))
-        yield "question", f"The question already holds the answer's words ({words}): it gives it away."
+    if " or " not in f" {normalize(draft.question)} ":
+        if words := _given_away(draft.answer, draft.question, ANSWER_IN_QUESTION):
+            yield "question", f"The question already holds the answer's words ({words}): it gives it away."
+
+
+def _given_away(answer: str, shown: str, share: float) -> str:
+    """The answer's meaningful words that `shown` holds, comma-separated, when they are at least `share` of
+    them; else ""."""
+    wanted = stems(normalize(answer))
+    found = wanted & stems(normalize(shown))
+    return ", ".join(words_of(_prose(answer), found)) if wanted and len(found) >= share * len(wanted) else ""
 
 
 _YES_NO = frozenset("yes no true false".split())
@@ -335,24 +327,16 @@ def _cloze_duplicate(draft: ClozeCard) -> Findings:
 @_check(
     "cloze-leak",
     f"At least {CLOZE_LEAK:.0%} of a deletion's meaningful words are visible on its own card: in the"
-    " sentence around it or in a sibling deletion, which that card shows.",
+    " sentence around it, in its hint, or in a sibling deletion, which that card shows.",
     kinds=_CLOZE,
 )
 def _cloze_leak(draft: ClozeCard) -> Findings:
     deletions = cloze.scan(draft.text).deletions
-    for number in sorted({deletion.number for deletion in deletions}):
-        hidden = [d for d in deletions if d.number == number]
-        wanted = stems(" ".join(normalize(d.answer) for d in hidden))
-        visible = stems(normalize(_without(draft.text, hidden)))
-        shown = wanted & visible
-        duplicate = any(
-            normalize(d.answer) == normalize(o.answer)
-            for d in hidden
-            for o in deletions
-            if o.number != number
-        )
-        if wanted and not duplicate and len(shown) >= CLOZE_LEAK * len(wanted):
-            words = ", ".join(words_of(" ".join(d.answer for d in hidden), shown))
+    for number in cloze.numbers(draft.text):
+        hidden = [d.answer for d in deletions if d.number == number]
+        if any(normalize(d.answer) in map(normalize, hidden) for d in deletions if d.number != number):
+            continue  # the same text under another number: cloze-duplicate says so
+        if words := _given_away(" ".join(hidden), cloze.front_of(draft.text, number), CLOZE_LEAK):
             yield "text", f"The card of c{number} shows its answer's words ({words}) elsewhere in the text."
 
 
