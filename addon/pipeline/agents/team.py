@@ -91,17 +91,15 @@ class Agents:
         language: str | None,
     ) -> Review:
         """`others` are cards already written for other topics that look close to these, one line each."""
-        elsewhere = (
-            "Cards of other topics that look close to these (do not repeat them):\n"
-            + "\n".join(others)
-            + "\n"
-            if others
-            else ""
-        )
-        task = (
-            f"Topic: {topic}\n{elsewhere}Review these cards:\n{numbered(drafts, findings)}\n"
-            f"{prompts.language_rule(language, keep=True)}"
-        )
+        lines = [f"Topic: {topic}"]
+        if others:
+            lines += ["Cards of other topics that look close to these (do not repeat them):", *others]
+        lines += [
+            "Review these cards:",
+            numbered(drafts, findings),
+            prompts.language_rule(language, keep=True),
+        ]
+        task = "\n".join(lines)
         return await self._ask(Review, prompts.REVIEWER, f"{Role.REVIEWER}: {topic}", LAST, task, text)
 
     async def repair(self, draft: CardDraft, findings: Sequence[LintFinding], *, topic: str) -> CardDraft:

@@ -5,7 +5,7 @@ and on a small local model pushes the prompt past the context window. So the Q&A
 that match its topic's name, key points and connections, and the Code and Extra Field Expert and the
 Reviewer get those that match the cards they check. First, for each thing asked about, in order, its best
 passage (so every key point and every card has its evidence, up to twice the limit); then the passages most
-like anything asked, up to the limit, as long as they score at least half as high as the best one. Passages
+like anything asked, up to the limit, as long as they score at least `CLOSE` of the best one's score. Passages
 keep their order, and `GAP` marks what is left out. A text within the limit is given whole.
 """
 
@@ -22,8 +22,9 @@ GENERATOR_CHARS = 2_400
 CARDS_CHARS = 1_600
 """About 250 words for the agents that check a topic's cards."""
 GAP = "[…]"
-CLOSE = 0.5
-"""Beyond each query's best passage, only passages scoring at least this share of the top score are added."""
+CLOSE = 0.7
+"""Beyond each query's best passage, only passages scoring at least this share of the top score are added:
+the generator and the Reviewer get their topic's passages, not loosely related ones."""
 
 _BLANK_LINES = re.compile(r"\n[ \t]*\n")
 _FENCE = re.compile(r"^ {0,3}(```|~~~)", re.MULTILINE)
