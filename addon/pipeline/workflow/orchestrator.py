@@ -206,6 +206,8 @@ class OrchestratorWorkflow(Route):
             return "but the topics are analyzed already"
         if agent == Role.QA_GENERATOR and not self._works:
             return "but there are no topics yet"
+        if agent == Role.QA_GENERATOR and self._batches:
+            return "but the cards are written already"
         if agent in (Role.CODE_EXPERT, Role.REVIEWER, Role.FORMATTER) and not self._batches:
             return "but there are no cards yet"
         if agent == Role.CODE_EXPERT and not self._to_enrich():
