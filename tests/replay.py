@@ -10,7 +10,8 @@ the text the run was made from, and optionally `settings.json`, the PipelineSett
     python -m tests.replay FOLDER [--port 8766]               # a server, e.g. for `python -m addon.cli eval`
 
 Prompts change, and recordings must not go stale with every change. So a request is matched by its role (the
-schema it asks for, else its system prompt's first line), then by what it is about: the recorded request of
+schema it asks for; for recordings made with JSON in text, which name no schema, the system prompt's first
+line), then by what it is about: the recorded request of
 that role whose messages (the system prompt left out) are most alike, by `cards.similarity` with weights taken
 over that role's recordings, so that what every request of a role shares counts little and the topic or the
 cards decide. A recording not used yet wins over a used one that is hardly better, so that requests which
@@ -38,7 +39,9 @@ PREFER_UNUSED = 0.9
 @dataclass(frozen=True)
 class Recorded:
     number: int
-    role: str
+    schema: str | None
+    opening: str
+    """The system prompt's first line: "You are the Reviewer in a team that makes Anki flashcards."."""
     about: str
     answer: dict[str, Any]
 
@@ -67,14 +70,17 @@ class Replay:
                 body = json.loads(request_file.read_text(encoding="utf-8"))
                 number = int(request_file.stem.removeprefix("req-"))
                 answer = json.loads(answer_file.read_text(encoding="utf-8"))
-                recorded.append(Recorded(number, role_of(body), about(body), answer))
+                recorded.append(Recorded(number, schema_of(body), opening_of(body), about(body), answer))
         if not recorded:
             raise ValueError(f"{folder} holds no recorded request with its answer")
         return cls(recorded)
 
     def __call__(self, request: Request) -> Reply:
-        role = role_of(request.body)
-        candidates = [recorded for recorded in self.recorded if recorded.role == role]
+        schema, opening = schema_of(request.body), opening_of(request.body)
+        role = schema or opening
+        candidates = [r for r in self.recorded if schema and r.schema == schema] or [
+            r for r in self.recorded if r.opening == opening
+        ]
         if not candidates:
             return Reply.error(418, f"replay: nothing was recorded for {role!r}")
         corpus = Corpus([*(recorded.about for recorded in candidates), about(request.body)])
@@ -92,14 +98,16 @@ class Replay:
         return reply_for(request, chosen.answer)
 
 
-def role_of(body: dict[str, Any]) -> str:
-    """The schema a request asks for (response format or forced function), else its system prompt's start."""
+def schema_of(body: dict[str, Any]) -> str | None:
+    """The schema a request asks for: its response format's or its forced function's name."""
     response_format = body.get("response_format") or {}
     if response_format.get("type") == "json_schema":
         return str(response_format["json_schema"]["name"])
     choice = body.get("tool_choice")
-    if isinstance(choice, dict):
-        return str(choice["function"]["name"])
+    return str(choice["function"]["name"]) if isinstance(choice, dict) else None
+
+
+def opening_of(body: dict[str, Any]) -> str:
     system = next((m.get("content") or "" for m in body.get("messages", []) if m.get("role") == "system"), "")
     return system.split("\n", 1)[0]
 

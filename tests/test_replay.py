@@ -82,6 +82,22 @@ def test_a_recording_replays_after_the_prompts_change(
     assert min(match.score for match in replay.matches) > 0.8
 
 
+def test_a_recording_that_names_no_schema_replays_by_system_prompt(
+    fake_openai: FakeOpenAI, tmp_path: Path
+) -> None:
+    recorder = Recorder(tmp_path, Crew(cards_per_topic=2))
+    recorded = run(fake_openai, recorder)  # type: ignore[arg-type]
+    for path in tmp_path.glob("req-*.json"):  # as with JSON in text: no response format
+        body = json.loads(path.read_text())
+        del body["response_format"]
+        path.write_text(json.dumps(body))
+
+    with FakeOpenAI() as server:
+        replayed = run(server, Replay.load(tmp_path))  # type: ignore[arg-type]
+
+    assert not replayed.errors and fronts(replayed) == fronts(recorded)
+
+
 def test_a_request_of_a_role_never_recorded_is_refused_with_the_reason(
     fake_openai: FakeOpenAI, tmp_path: Path
 ) -> None:

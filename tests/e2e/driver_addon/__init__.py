@@ -19,8 +19,20 @@ from aqt import gui_hooks, mw
 from aqt.qt import QApplication, QMessageBox, QTimer, QWidget
 
 CONFIG = json.loads(Path(os.environ["AICG_E2E_CONFIG"]).read_text())
-HEAVY_MODULES = ("llama_index", "pydantic", "pydantic_core", "numpy", "openai", "httpx", "tenacity",
-                 "sqlalchemy", "PIL", "workflows", "tiktoken", "nltk")
+HEAVY_MODULES = (
+    "llama_index",
+    "pydantic",
+    "pydantic_core",
+    "numpy",
+    "openai",
+    "httpx",
+    "tenacity",
+    "sqlalchemy",
+    "PIL",
+    "workflows",
+    "tiktoken",
+    "nltk",
+)
 MENU_TEXT = "Generate Cards…"
 POLL_MS = 50
 STEP_TIMEOUT = 120.0
