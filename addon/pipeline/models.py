@@ -189,7 +189,7 @@ class CardDrafts(Reply):
 
 class CardExtra(Reply):
     card: int = Field(description="Number of the card.")
-    extra: str = Field(description="The card's new extra field, Markdown; \"\" keeps the current one.")
+    extra: str = Field(description='The card\'s new extra field, Markdown; "" keeps the current one.')
 
 
 class ExtraFields(Reply):
