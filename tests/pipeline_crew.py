@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import hashlib
 import json
 import re
 import threading
@@ -77,9 +78,11 @@ def cards_in(request: Request) -> list[dict[str, Any]]:
     return [json.loads(line) for line in task(request).splitlines() if line.startswith('{"card":')]
 
 
-def topic_in(request: Request) -> dict[str, Any]:
+def topics_of(request: Request) -> list[dict[str, Any]]:
+    """The topics a Q&A Generator request carries, one JSON object per line after "Your topics:"."""
     lines = task(request).splitlines()
-    return json.loads(lines[lines.index("Your topic:") + 1])
+    listed = lines[lines.index("Your topics:") + 1 :]
+    return [json.loads(line) for line in listed if line.startswith('{"topic":')]
 
 
 def state_in(request: Request) -> dict[str, Any]:
@@ -134,10 +137,14 @@ class Crew:
         return Reply.json({"language": "English", "topics": topics_in(source_of(request) or "")})
 
     def _carddrafts(self, request: Request) -> Reply:
-        topic = topic_in(request)
-        if topic["name"] in self.fail_topics:
+        topics = topics_of(request)
+        if any(topic["name"] in self.fail_topics for topic in topics):
             return Reply.error(400, "the model refused")
-        cards = [card_for(topic, n, broken=n in self.broken) for n in range(self.cards_per_topic)]
+        cards = [
+            {**card_for(topic, n, broken=n in self.broken), "topic": topic["topic"]}
+            for topic in topics
+            for n in range(self.cards_per_topic)
+        ]
         return Reply.json({"cards": cards})
 
     def _extrafields(self, request: Request) -> Reply:
@@ -153,8 +160,8 @@ class Crew:
             {
                 "card": {
                     "kind": "basic",
-                    "front": "What does the repair fix?",
-                    "back": "A card",
+                    "front": f"What does the repair fix in {made_up_word(card['front'])}?",
+                    "back": f"A card about {made_up_word(card['front'], 'back')}",
                     "extra": card["extra"],
                 }
             }
@@ -265,14 +272,22 @@ def card_for(topic: dict[str, Any], n: int, *, broken: bool = False) -> dict[str
             "extra": extra,
         }
     if n % 3 == 2:
-        front = f"In {name}, the term {{{{c1::{concept}}}}} names key idea {n + 1}."
+        concept = (concepts or ["concept"])[n // 3 % max(1, len(concepts))]
+        front = f"In {name}, the term {{{{c1::{concept}}}}} names the {made_up_word(name, n)} idea {n + 1}."
         return {"kind": "cloze", "front": front, "back": "", "extra": extra}
     return {
         "kind": "basic",
-        "front": f"In {name}, what role does {concept} play (point {n + 1})?",
-        "back": f"It signals reading {n + 1}",
+        "front": f"In {name}, what role does {concept} play for {made_up_word(name, n)} (point {n + 1})?",
+        "back": f"It signals {made_up_word(name, n, 'back')}",
         "extra": extra,
     }
+
+
+def made_up_word(*seed: object) -> str:
+    """A word of its own for each card, so that the crew's cards, alike by design, are not taken for
+    repeats of each other."""
+    digest = hashlib.sha1(repr(seed).encode()).digest()
+    return "".join("bcdfghjklmnprstvz"[byte % 17] + "aeiou"[byte // 17 % 5] for byte in digest[:3])
 
 
 def _code_extra(card: dict[str, Any]) -> str:

@@ -18,11 +18,24 @@ from addon.cli import main
 from addon.pipeline.models import RunResult
 
 from .fake_openai import FakeOpenAI, Reply, Request
-from .pipeline_crew import Crew, topic_in
+from .pipeline_crew import Crew, topics_of
 from .replay import Replay
 
 ROOT = Path(__file__).resolve().parents[1]
 TEXT = "## Photosynthesis\nPlants turn light into sugar.\n\n## Respiration\nCells burn sugar for energy.\n"
+LONGER = """## Photosynthesis
+Chlorophyll captures sunlight; chloroplasts assemble carbohydrates, releasing molecular oxygen, absorbing
+atmospheric carbon dioxide through microscopic openings.
+
+## Fermentation
+Microbes assemble carbohydrates differently: chloroplasts absent, molecular oxygen absent, yeast producing
+ethanol, bacteria producing lactate, releasing carbon dioxide through metabolic pathways.
+
+## Respiration
+Mitochondria oxidize glucose completely, generating adenosine triphosphate, consuming dioxygen, exhaling
+breathable byproducts, powering muscular contraction, sustaining neuronal signalling everywhere.
+"""
+"""Three topics of 7 cards planned each: two batches, Respiration alone (tests/pipeline_crew.py plans)."""
 SECRET = "sk-test-do-not-print-7f3a"
 
 
@@ -39,9 +52,9 @@ def run_cli(*args: str | Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run(cli(*args), cwd=ROOT, env=cli_env(), capture_output=True, text=True, timeout=120)
 
 
-def generate_args(base_url: str, tmp_path: Path, *extra: str | Path) -> list[str | Path]:
+def generate_args(base_url: str, tmp_path: Path, *extra: str | Path, text: str = TEXT) -> list[str | Path]:
     source = tmp_path / "notes.md"
-    source.write_text(TEXT, encoding="utf-8")
+    source.write_text(text, encoding="utf-8")
     return ["generate", "--input", source, "--base-url", base_url, "--api-key-env", "TEST_KEY", *extra]
 
 
@@ -143,17 +156,17 @@ def test_ctrl_c_keeps_the_finished_cards(fake_openai: FakeOpenAI, tmp_path: Path
 
     def respiration_hangs(request: Request) -> Reply:
         reply = crew(request)
-        if request.schema_name == "CardDrafts" and topic_in(request)["name"] == "Respiration":
+        if request.schema_name == "CardDrafts" and topics_of(request)[0]["name"] == "Respiration":
             return dataclasses.replace(reply, delay=60)
         return reply
 
     fake_openai.handler = respiration_hangs
     out_json, out_apkg = tmp_path / "run.json", tmp_path / "cards.apkg"
-    args = generate_args(fake_openai.url, tmp_path, "--json", out_json, "--apkg", out_apkg)
+    args = generate_args(fake_openai.url, tmp_path, "--json", out_json, "--apkg", out_apkg, text=LONGER)
     with subprocess.Popen(cli(*args), cwd=ROOT, env=cli_env(), stderr=subprocess.PIPE, text=True) as process:
         assert process.stderr is not None
         for line in process.stderr:
-            if line.startswith("Formatter: Photosynthesis done"):
+            if line.startswith("Formatter: Photosynthesis; Fermentation done"):
                 process.send_signal(signal.SIGINT)
                 break
         rest = process.stderr.read()
@@ -161,10 +174,11 @@ def test_ctrl_c_keeps_the_finished_cards(fake_openai: FakeOpenAI, tmp_path: Path
 
     assert "Traceback" not in rest
     run = RunResult.model_validate_json(out_json.read_text())
-    assert run.cancelled and len(run.cards) == 2
+    assert run.cancelled and len(run.cards) == 4
+    assert {card.provenance.topic for card in run.cards} == {"Photosynthesis", "Fermentation"}
     col = import_apkg(out_apkg, tmp_path)
     try:
-        assert col.note_count() == 2
+        assert col.note_count() == 4
     finally:
         col.close()
 

@@ -19,7 +19,8 @@ from addon.pipeline.models import BasicCard, CardEdit, ClozeCard, WrittenCard
 from addon.pipeline.workflow.chunking import split_text, word_pieces
 
 from .fake_openai import FakeOpenAI, Reply, Request
-from .pipeline_crew import FIVE_TOPICS, Crew, cards_in, is_excerpt_of, run, source_of, task
+from .pipeline_crew import FIVE_TOPICS, Crew, cards_in, is_excerpt_of, run, source_of, task, topics_of
+from .test_pipeline_routes import TOPICS
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -66,20 +67,27 @@ def test_reply_schemas_are_flat_and_require_every_field(crew_run: tuple[Crew, An
             assert part["required"] == list(part["properties"]), schema
 
 
-def test_the_generator_gets_the_source_first_and_only_its_own_topic_last(crew_run: tuple[Crew, Any]) -> None:
+def test_the_generator_gets_the_source_first_and_only_its_own_topics_last(
+    crew_run: tuple[Crew, Any],
+) -> None:
     crew, _ = crew_run
     requests = crew.requests("CardDrafts")
     for request in requests:
         lines = task(request).splitlines()
-        topic = json.loads(lines[1])
-        # The passages of the source about its topic, not the other topics' sections.
-        excerpt = source_of(request)
-        assert is_excerpt_of(excerpt, FIVE_TOPICS) and f"## {topic['name']}\n" in (excerpt or "")
-        assert "[…]" in (excerpt or "")
-        others = json.loads(lines[2].removeprefix("Other topics (not yours): "))
-        assert topic["name"] not in others and len(others) == 4
-        assert set(topic) == {"name", "key_points", "connections"} and not cards_in(request)
-        assert lines[3].startswith("Write at most ")
+        topics = topics_of(request)
+        assert lines[0] == "Your topics:" and [topic["topic"] for topic in topics] == [1, 2][: len(topics)]
+        # The passages of the source about its topics (a text within the batch's limit is given whole).
+        excerpt = source_of(request) or ""
+        assert is_excerpt_of(excerpt, FIVE_TOPICS)
+        assert all(f"## {topic['name']}\n" in excerpt for topic in topics)
+        if len(topics) == 1:
+            assert "[…]" in excerpt and "## MACD" not in excerpt, "not the other topics' sections"
+        others = json.loads(lines[len(topics) + 1].removeprefix("Other topics (not yours): "))
+        assert sorted(others + [topic["name"] for topic in topics]) == sorted(TOPICS)
+        assert all(
+            set(topic) == {"topic", "name", "key_points", "connections", "most_cards"} for topic in topics
+        )
+        assert all(topic["most_cards"] == 7 for topic in topics) and not cards_in(request)
     # The system prompt is byte-identical, for servers that cache prompt prefixes.
     assert len({json.dumps(r.messages[0]) for r in requests}) == 1
 
@@ -88,14 +96,15 @@ def test_expert_and_reviewer_check_the_cards_against_the_source(crew_run: tuple[
     crew, _ = crew_run
     [expert] = crew.requests("ExtraFields")
     assert is_excerpt_of(source_of(expert), FIVE_TOPICS) and "def rsi(prices" in (source_of(expert) or "")
-    assert task(expert).startswith("Topic: Computing RSI in Python\n")
+    assert task(expert).startswith("Topics: Computing RSI in Python\n")
     assert [card["card"] for card in cards_in(expert)] == list(range(1, 10))
     assert set(cards_in(expert)[0]) == {"card", "kind", "front", "back", "extra"}
     for review in crew.requests("Review"):
-        topic = task(review).splitlines()[0].removeprefix("Topic: ")
-        assert is_excerpt_of(source_of(review), FIVE_TOPICS) and f"## {topic}\n" in (source_of(review) or "")
+        topics = task(review).splitlines()[0].removeprefix("Topics: ").split("; ")
+        assert is_excerpt_of(source_of(review), FIVE_TOPICS)
+        assert all(f"## {topic}\n" in (source_of(review) or "") for topic in topics)
         cards = cards_in(review)
-        assert len(cards) == 9
+        assert len(cards) == 9 * len(topics)
         # The deterministic lint findings travel with the card they are about, under "lint".
         assert any("cloze-missing" in line for line in cards[4]["lint"])
         assert all("cloze-missing" not in " ".join(card.get("lint", [])) for card in cards[:4])
@@ -218,7 +227,9 @@ def test_the_topic_analyzers_code_flag_alone_decides_where_the_code_expert_runs(
     fenced = "## Listing files\nList them:\n\n```sh\nls -la\n```\n"
     run(fake_openai, crew, [Source(text=inline + fenced)])
 
-    assert [task(r).splitlines()[0] for r in crew.requests("ExtraFields")] == ["Topic: Listing files"]
+    [expert] = crew.requests("ExtraFields")
+    assert task(expert).splitlines()[0] == "Topics: Git basics; Listing files", "one batch"
+    assert [card["front"].startswith("In Listing files,") for card in cards_in(expert)] == [True, True]
 
 
 def test_long_text_splits_at_sentences_without_nltk_or_tiktoken(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -9,17 +9,17 @@ from typing import Any
 
 import pytest
 
-from addon.pipeline import Source
+from addon.pipeline import CardsChanged, ProgressEvent, Source
 from addon.pipeline.cards.similarity import Corpus, similarity, stems
-from addon.pipeline.models import AnalyzedTopic, BasicCard, CardDraft, ClozeCard
+from addon.pipeline.models import AnalyzedTopic, BasicCard, Card, CardDraft, ClozeCard, Provenance
 from addon.pipeline.workflow.chunking import chunk_sources, chunk_text
-from addon.pipeline.workflow.events import TopicWork
+from addon.pipeline.workflow.events import Batch, PlannedTopic
 from addon.pipeline.workflow.excerpts import GAP, excerpt
 from addon.pipeline.workflow.topics import merge_topics
-from addon.pipeline.workflow.written import WrittenCards
+from addon.pipeline.workflow.written import MAX_SHOWN, WrittenCards, repeats
 
 from .fake_openai import FakeOpenAI, Reply, Request
-from .pipeline_crew import Crew, cards_in, long_text, run, source_of, task, topic_in
+from .pipeline_crew import Crew, cards_in, long_text, run, source_of, task, topics_of
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -115,15 +115,23 @@ def test_similarity_finds_the_same_fact_asked_another_way() -> None:
     assert similarity("", "anything") == 0.0
 
 
-def work(key: int, name: str) -> TopicWork:
-    return TopicWork(source_index=0, topic_index=key, topic=topic(name), text="")
+def batch(key: int, *names: str) -> Batch:
+    return Batch(
+        source_index=0, index=key, topics=[PlannedTopic(topic=topic(name)) for name in names], text=""
+    )
 
 
-def test_written_cards_show_a_reviewer_what_other_topics_asked_alike() -> None:
+def cards(topic: str, *drafts: CardDraft) -> list[Card]:
+    return [Card(id=f"{topic}{n}", draft=d, provenance=Provenance(topic=topic)) for n, d in enumerate(drafts)]
+
+
+def test_written_cards_show_a_reviewer_what_other_batches_asked_alike() -> None:
     written = WrittenCards()
-    rsi, momentum = work(0, "RSI"), work(1, "Momentum")
-    written.update(rsi, [BasicCard(question="What does RSI measure?", answer="The speed of price changes")])
-    written.update(momentum, [BasicCard(question="Who proposed RSI?", answer="Wilder")])
+    rsi, momentum = batch(0, "RSI"), batch(1, "Momentum")
+    written.update(
+        rsi, cards("RSI", BasicCard(question="What does RSI measure?", answer="The speed of price changes"))
+    )
+    written.update(momentum, cards("Momentum", BasicCard(question="Who proposed RSI?", answer="Wilder")))
     drafts: list[CardDraft] = [
         ClozeCard(text="The RSI measures the {{c1::speed}} of price changes."),
         BasicCard(question="What does momentum trading buy?", answer="Recent winners"),
@@ -137,34 +145,102 @@ def test_written_cards_show_a_reviewer_what_other_topics_asked_alike() -> None:
     [finding] = close.findings[0]
     assert finding.lint_id == "near-duplicate" and '"RSI"' in finding.message
     assert close.findings[1] == []
-    assert written.close_to(work(2, "Other"), []).lines == []
+    assert written.close_to(batch(2, "Other"), []).lines == []
+
+
+def test_a_card_named_in_a_near_duplicate_finding_is_always_shown() -> None:
+    written = WrittenCards()
+    related = [
+        BasicCard(question=f"What does RSI measure on chart {n}?", answer=f"The speed of price changes {n}")
+        for n in range(MAX_SHOWN + 3)
+    ]
+    same = BasicCard(question="Which index measures momentum from 0 to 100?", answer="RSI")
+    written.update(batch(0, "RSI"), cards("RSI", *related, same))
+    drafts: list[CardDraft] = [
+        *related[:2],
+        BasicCard(question="Which index measures momentum on a 0 to 100 scale?", answer="The RSI"),
+    ]
+
+    close = written.close_to(batch(1, "Momentum"), drafts)
+
+    assert len(close.lines) == MAX_SHOWN
+    assert any("0 to 100" in line for line in close.lines) and close.findings[2]
+
+
+def test_a_card_that_repeats_one_finished_before_it_is_dropped_and_said_so() -> None:
+    finished = cards(
+        "LSM-trees",
+        BasicCard(
+            question="Why do LSM-trees have a higher write throughput than B-trees?",
+            answer="They write sequentially",
+        ),
+        BasicCard(question="What does compaction merge in an LSM-tree?", answer="SSTables"),
+    )
+    batch_cards = cards(
+        "B-trees",
+        BasicCard(
+            question="Why is the write throughput of LSM-trees higher than that of B-trees?",
+            answer="Sequential writes",
+        ),
+        BasicCard(
+            question="What does compaction merge in an LSM-tree?", answer="Sorted runs"
+        ),  # the same front
+        ClozeCard(text="A B-tree updates pages {{c1::in place}}."),
+        ClozeCard(text="A B-tree updates its pages {{c1::in place}}."),  # repeats the card before it
+        BasicCard(question="Which B-tree pages does a write update?", answer="The leaf page and its parents"),
+    )
+
+    dropped = repeats(batch_cards, finished)
+
+    assert [index for index, _ in dropped] == [0, 1, 3]
+    assert dropped[0][1] == (
+        'Dropped "Why is the write throughput of LSM-trees higher than that of B-trees?": it asks what '
+        '"Why do LSM-trees have a higher write throughput than B-trees?" asks.'
+    )
+    assert repeats(finished, []) == []
+
+
+def test_cards_built_alike_that_ask_for_different_things_both_stay() -> None:
+    alike = cards(
+        "RSI",
+        BasicCard(question="Above which RSI reading is a stock called overbought?", answer="70"),
+        BasicCard(question="Below which RSI reading is a stock called oversold?", answer="30"),
+        ClozeCard(text="The RSI's {{c1::overbought}} line is at 70 by default."),
+        ClozeCard(text="The RSI's {{c1::oversold}} line is at 30 by default."),
+    )
+    assert repeats(alike, []) == []
 
 
 def same_card_everywhere(crew: Crew) -> Any:
-    """The crew, except that every topic also writes one card on the same fact."""
+    """The crew, except that every batch also writes one card on the same fact."""
 
     def answer(request: Request) -> Reply:
         reply = crew(request)
         if request.schema_name != "CardDrafts":
             return reply
-        article = "the " if topic_in(request)["name"] == "Squeeze" else ""
+        article = "the " if topics_of(request)[0]["name"] == "Squeeze" else ""
         same = {"kind": "basic", "front": f"What does {article}RSI measure?", "back": "Momentum", "extra": ""}
         return Reply.json({"cards": [*reply.data["cards"], same]})
 
     return answer
 
 
-def test_each_reviewer_sees_the_source_and_the_other_topics_cards_that_look_alike(
+def test_each_reviewer_sees_the_other_batches_cards_that_look_alike_and_the_run_keeps_one(
     fake_openai: FakeOpenAI,
 ) -> None:
     crew = Crew(cards_per_topic=2)
-    text = "## Squeeze\nBollinger Bands narrow before strong moves.\n\n## Golden Cross\nThe 50-day average."
+    sources = [
+        Source(text="## Squeeze\nBollinger Bands narrow before strong moves."),
+        Source(text="## Golden Cross\nThe 50-day average crosses the 200-day."),
+    ]
     fake_openai.on("CardDrafts", same_card_everywhere(crew))
-    result = run(fake_openai, crew, [Source(text=text)], max_concurrency=1)
+    events: list[ProgressEvent] = []
+    result = run(fake_openai, crew, sources, max_concurrency=1, on_event=events.append)
 
     reviews = crew.requests("Review")
-    assert len(reviews) == 2 and all(source_of(review) == text.strip() for review in reviews)
-    # Whichever topic is reviewed second sees the first one's cards (both, when both were written before).
+    assert len(reviews) == 2
+    assert sorted(source_of(review) or "" for review in reviews) == sorted(s.text for s in sources)
+    # Whichever batch is reviewed second sees the first one's cards (both, when both were written before).
     seeing = [review for review in reviews if "Cards of other topics that look close" in task(review)]
     assert seeing
     for review in seeing:
@@ -172,9 +248,11 @@ def test_each_reviewer_sees_the_source_and_the_other_topics_cards_that_look_alik
         shown = lines[lines.index("Review these cards:") - 1]
         assert "RSI measure?" in json.loads(shown)["front"]
         assert any(finding.startswith("near-duplicate: ") for finding in cards_in(review)[-1]["lint"])
-    # The run-wide lint flags what the Reviewers kept.
+    # The Reviewers kept both; the batch finished second drops its copy, and says so.
     rsi = [card for card in result.cards if "RSI measure?" in card.fields["Front"]]
-    assert [[f.lint_id for f in card.lints] for card in rsi] == [[], ["near-duplicate"]]
+    assert len(rsi) == 1 and len(result.cards) == 2 * 2 + 1
+    [dropped] = [e for e in events if isinstance(e, CardsChanged) and e.role == "Formatter"]
+    assert dropped.changes[0].startswith('Dropped "What does ') and "RSI measure?" in dropped.changes[0]
 
 
 ARTICLE = (

@@ -176,15 +176,19 @@ class WrittenCard(Reply):
     back: str = Field(default="", description="basic: the answer. cloze: empty.")
     extra: str = Field(
         default="",
-        description="Read after answering: empty, or at most two sentences (40 words) with one why or one "
-        "pitfall. Markdown.",
+        description="Read after answering: empty, or one why or one pitfall in at most two sentences (40 "
+        "words), plus a code example of at most 8 lines only where the source shows code for it. Markdown.",
     )
 
 
-class CardDrafts(Reply):
-    """The Q&A Generator's cards for one topic."""
+class GeneratedCard(WrittenCard):
+    topic: int = Field(default=1, description="Number of the topic the card belongs to.")
 
-    cards: list[WrittenCard]
+
+class CardDrafts(Reply):
+    """The Q&A Generator's cards for a batch of topics, each naming its topic by number."""
+
+    cards: list[GeneratedCard]
 
 
 class CardExtra(Reply):

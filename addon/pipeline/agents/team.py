@@ -20,6 +20,7 @@ from ..models import (
     CardDrafts,
     Decision,
     ExtraFields,
+    GeneratedCard,
     LintFinding,
     RepairedCard,
     Review,
@@ -59,25 +60,34 @@ class Agents:
         return await self._ask(TopicAnalysis, prompts.TOPIC_ANALYZER, Role.TOPIC_ANALYZER, FIRST, task, text)
 
     async def generate(
-        self, text: str, topic: Topic, *, other_topics: Sequence[str], language: str | None
-    ) -> list[CardDraft]:
-        task = (
-            f"Your topic:\n{to_json(topic.model_dump(include=_TOPIC_FIELDS))}\n"
-            f"Other topics (not yours): {to_json(list(other_topics))}\n"
-            f"Write at most {card_budget(topic)} cards. {prompts.language_rule(language)}"
+        self, text: str, topics: Sequence[Topic], *, other_topics: Sequence[str], language: str | None
+    ) -> list[GeneratedCard]:
+        """The cards of a batch of topics; each names its topic by number, from 1 (`GeneratedCard.topic`)."""
+        listed = [
+            to_json(
+                {"topic": number, **topic.model_dump(include=_TOPIC_FIELDS), "most_cards": card_budget(topic)}
+            )
+            for number, topic in enumerate(topics, start=1)
+        ]
+        task = "\n".join(
+            [
+                "Your topics:",
+                *listed,
+                f"Other topics (not yours): {to_json(list(other_topics))}",
+                prompts.language_rule(language),
+            ]
         )
-        step = f"{Role.QA_GENERATOR}: {topic.name}"
-        reply = await self._ask(CardDrafts, prompts.QA_GENERATOR, step, EARLY, task, text)
-        return [to_draft(card) for card in reply.cards]
+        step = f"{Role.QA_GENERATOR}: {'; '.join(topic.name for topic in topics)}"
+        return (await self._ask(CardDrafts, prompts.QA_GENERATOR, step, EARLY, task, text)).cards
 
     async def enrich(
-        self, text: str, drafts: Sequence[CardDraft], *, topic: str, language: str | None
+        self, text: str, drafts: Sequence[CardDraft], *, topics: str, language: str | None
     ) -> ExtraFields:
         task = (
-            f"Topic: {topic}\nWrite the extra field of each of these cards:\n{numbered(drafts)}\n"
+            f"Topics: {topics}\nWrite the extra field of each of these cards:\n{numbered(drafts)}\n"
             f"{prompts.language_rule(language, keep=True)}"
         )
-        step = f"{Role.CODE_EXPERT}: {topic}"
+        step = f"{Role.CODE_EXPERT}: {topics}"
         return await self._ask(ExtraFields, prompts.CODE_EXPERT, step, EARLY, task, text)
 
     async def review(
@@ -86,12 +96,12 @@ class Agents:
         drafts: Sequence[CardDraft],
         findings: Sequence[Sequence[LintFinding]],
         *,
-        topic: str,
+        topics: str,
         others: Sequence[str] = (),
         language: str | None,
     ) -> Review:
         """`others` are cards already written for other topics that look close to these, one line each."""
-        lines = [f"Topic: {topic}"]
+        lines = [f"Topics: {topics}"]
         if others:
             lines += ["Cards of other topics that look close to these (do not repeat them):", *others]
         lines += [
@@ -100,7 +110,7 @@ class Agents:
             prompts.language_rule(language, keep=True),
         ]
         task = "\n".join(lines)
-        return await self._ask(Review, prompts.REVIEWER, f"{Role.REVIEWER}: {topic}", LAST, task, text)
+        return await self._ask(Review, prompts.REVIEWER, f"{Role.REVIEWER}: {topics}", LAST, task, text)
 
     async def repair(self, draft: CardDraft, findings: Sequence[LintFinding], *, topic: str) -> CardDraft:
         task = f"Fix this card:\n{numbered([draft], [findings])}"

@@ -122,6 +122,18 @@ def _front(draft: CardDraft) -> tuple[str, str]:
     return ("question", draft.question) if isinstance(draft, BasicCard) else ("text", draft.text)
 
 
+def front_text(draft: CardDraft) -> str:
+    """What the card shows before the answer: the question, or the cloze text."""
+    return _front(draft)[1]
+
+
+def answer_text(draft: CardDraft) -> str:
+    """What the learner has to recall: the answer, or the cloze's deleted words."""
+    if isinstance(draft, BasicCard):
+        return draft.answer
+    return " ".join(deletion.answer for deletion in cloze.scan(draft.text).deletions)
+
+
 def _soup(text: str) -> BeautifulSoup:
     return BeautifulSoup(markdown_to_html(text), "html.parser")
 

@@ -75,26 +75,53 @@ class PipelineStart(StartEvent):
     regeneration: Regeneration | None = None
 
 
-# Work items
+# Work
 
 
-class TopicWork(BaseModel):
-    """One topic of one source, with everything the card agents need for it."""
+class PlannedTopic(BaseModel):
+    """A topic of the plan, and the chunks of its source it was found in (the first one first)."""
+
+    topic: AnalyzedTopic
+    chunks: list[int] = Field(default_factory=list)
+    order: int = 0
+    """Its place in its source's plan, most important first."""
+
+    @property
+    def chunk(self) -> int | None:
+        return self.chunks[0] if self.chunks else None
+
+
+class Batch(BaseModel):
+    """Topics of one source whose cards are written in one request and reviewed in another
+    (workflow/batches.py), with everything the card agents need for them."""
 
     source_index: int
-    topic_index: int
+    index: int
     note_id: int | None = None
-    topic: AnalyzedTopic
-    chunk: int | None = None
+    topics: list[PlannedTopic]
     text: str
-    """The source text for this topic: its chunks (or all of a short source)."""
+    """The source text for these topics: their chunks (or all of a short source)."""
     other_topics: list[str] = Field(default_factory=list)
+    """The names of the source's topics in other batches."""
     language: str | None = None
     """Target language, else the source's as the Topic Analyzer found it."""
 
     @property
     def key(self) -> tuple[int, int]:
-        return (self.source_index, self.topic_index)
+        return (self.source_index, self.index)
+
+    @property
+    def name(self) -> str:
+        """The topics' names, for progress messages and errors."""
+        return "; ".join(planned.topic.name for planned in self.topics)
+
+    @property
+    def code(self) -> bool:
+        return any(planned.topic.code for planned in self.topics)
+
+    @property
+    def importance(self) -> int:
+        return max(planned.topic.importance for planned in self.topics)
 
 
 # Planned route
@@ -110,17 +137,17 @@ class ChunkAnalyzed(Event):
     """None when the Topic Analyzer failed on this chunk (the error is recorded)."""
 
 
-class TopicEvent(Event):
-    work: TopicWork
+class BatchEvent(Event):
+    batch: Batch
 
 
 class ReviseEvent(Event):
-    work: TopicWork
+    batch: Batch
     regeneration: Regeneration
 
 
 class CardsEvent(Event):
-    work: TopicWork
+    batch: Batch
     cards: list[Card]
 
 
@@ -136,8 +163,8 @@ class FormatEvent(CardsEvent):
     pass
 
 
-class TopicDone(Event):
-    work: TopicWork
+class BatchDone(Event):
+    batch: Batch
 
 
 # Orchestrator route

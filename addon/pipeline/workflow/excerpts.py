@@ -7,6 +7,12 @@ Reviewer get those that match the cards they check. First, for each thing asked 
 passage (so every key point and every card has its evidence, up to twice the limit); then the passages most
 like anything asked, up to the limit, as long as they score at least `CLOSE` of the best one's score. Passages
 keep their order, and `GAP` marks what is left out. A text within the limit is given whole.
+
+A passage is a paragraph with what belongs to it: a heading with the paragraph after it, a code block or a
+formula with the paragraph before it (which introduces it), a paragraph that starts in lower case ("where
+W is …") with the one before. A long paragraph is cut at sentences, never inside a formula, and a sentence
+without a word of its own (a displayed formula) stays with the one before. So a topic's formula comes with
+the words that match the topic, instead of being left out for want of words.
 """
 
 from __future__ import annotations
@@ -14,13 +20,15 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from ..cards.similarity import Corpus
+from ..cards.similarity import Corpus, stems
 from .chunking import sentences
 
-GENERATOR_CHARS = 2_400
-"""About 400 words for the Q&A Generator of one topic."""
-CARDS_CHARS = 1_600
-"""About 250 words for the agents that check a topic's cards."""
+GENERATOR_CHARS_PER_CARD = 300
+"""The Q&A Generator's share of the source per card planned: about 400 words for a central topic."""
+CHECKING_CHARS_PER_CARD = 200
+"""The share per card for the agents that check cards (Code and Extra Field Expert, Reviewer)."""
+MIN_CHARS, MAX_CHARS = 1_600, 4_800
+"""Bounds of an excerpt's limit: about 250 and 750 words."""
 GAP = "[…]"
 CLOSE = 0.7
 """Beyond each query's best passage, only passages scoring at least this share of the top score are added:
@@ -29,6 +37,20 @@ the generator and the Reviewer get their topic's passages, not loosely related o
 _BLANK_LINES = re.compile(r"\n[ \t]*\n")
 _FENCE = re.compile(r"^ {0,3}(```|~~~)", re.MULTILINE)
 _HEADING = re.compile(r" {0,3}#{1,6} [^\n]*")
+_MATH = re.compile(r"\$\$.+?\$\$|\\\[.+?\\\]|\\\(.+?\\\)|\$[^$\n]+\$", re.DOTALL)
+"""A formula: $$…$$, \\[…\\], \\(…\\) or $…$."""
+_MASKED = re.compile("\x00(\\d+)\x00")
+"""A formula's place while a paragraph is cut at sentences."""
+
+
+def generator_limit(cards: int) -> int:
+    """The excerpt's limit for the Q&A Generator of a batch with this many cards planned."""
+    return min(max(GENERATOR_CHARS_PER_CARD * cards, MIN_CHARS), MAX_CHARS)
+
+
+def checking_limit(cards: int) -> int:
+    """The excerpt's limit for an agent that checks this many cards."""
+    return min(max(CHECKING_CHARS_PER_CARD * cards, MIN_CHARS), MAX_CHARS)
 
 
 def excerpt(text: str, about: Sequence[str], limit: int) -> str:
@@ -62,16 +84,19 @@ def excerpt(text: str, about: Sequence[str], limit: int) -> str:
 
 
 def _passages(text: str, limit: int) -> list[str]:
-    """Paragraphs, a heading joined to the paragraph after it and a fenced code block (kept whole) to the
-    paragraph before it, which usually introduces it; long paragraphs cut at sentences into pieces of about
-    a quarter of `limit`."""
+    """The text's passages (see the module's docstring); long paragraphs cut at sentences into pieces of
+    about a quarter of `limit`."""
     blocks: list[str] = []
     for block in _BLANK_LINES.split(text.strip()):
         if not block.strip():
             continue
         follows = blocks[-1] if blocks else ""
         if blocks and (
-            len(_FENCE.findall(follows)) % 2 or _HEADING.fullmatch(follows) or _FENCE.match(block)
+            len(_FENCE.findall(follows)) % 2
+            or _HEADING.fullmatch(follows)
+            or _FENCE.match(block)
+            or not stems(_MATH.sub(" ", block))
+            or block[0].islower()
         ):
             blocks[-1] += "\n\n" + block
         else:
@@ -82,14 +107,22 @@ def _passages(text: str, limit: int) -> list[str]:
             pieces.append(block)
             continue
         piece = ""
-        for sentence in sentences(block):
-            if piece and len(piece) + len(sentence) > limit // 4:
+        for sentence in _sentences(block):
+            if piece and len(piece) + len(sentence) > limit // 4 and stems(_MATH.sub(" ", sentence)):
                 pieces.append(piece.strip())
                 piece = ""
             piece += sentence
         if piece.strip():
             pieces.append(piece.strip())
     return pieces
+
+
+def _sentences(block: str) -> list[str]:
+    """The block's sentences, formulas kept whole."""
+    formulas = _MATH.findall(block)
+    numbered = iter(range(len(formulas)))
+    masked = _MATH.sub(lambda _: f"\x00{next(numbered)}\x00", block)
+    return [_MASKED.sub(lambda m: formulas[int(m.group(1))], s) for s in sentences(masked)]
 
 
 def _joined(passages: Sequence[str], chosen: Sequence[int]) -> str:

@@ -1,13 +1,15 @@
 """The Formatter: the deterministic formatting of `cards.formatting` (cloze renumbering, Markdown to sanitized
-HTML, lints), then an LLM repair (`Agents.repair`, `prompts.FORMATTER`) only for the cards it finds broken.
+HTML, lints), then an LLM repair (`Agents.repair`, `prompts.FORMATTER`) only for the cards it finds broken;
+last, the run's uniqueness check (`written.repeats`) before the batch is finished.
 
 Formatting takes a few milliseconds a card: it runs in a worker thread, so that the event loop meanwhile
-sends the requests other topics are ready to make.
+sends the requests other batches are ready to make.
 """
 
 from __future__ import annotations
 
 import asyncio
+from typing import NamedTuple
 
 from ..agents.team import Agents
 from ..cards.formatting import format_card, format_cards
@@ -15,29 +17,38 @@ from ..cards.lints import needs_repair
 from ..errors import PipelineError
 from ..models import Card
 from ..roles import Role
-from .events import TopicWork
+from .events import Batch
 from .stages import touched
 from .state import RunRecord
+from .written import repeats
 
 
-async def format_batch(agents: Agents, record: RunRecord, work: TopicWork, cards: list[Card]) -> list[Card]:
-    """The deterministic Formatter; only cards it finds broken go to the LLM for repair, all at once.
-    The formatted batch is recorded as finished.
+class Formatted(NamedTuple):
+    cards: list[Card]
+    changes: list[str]
+    """One line per card dropped because it repeats a card finished before it."""
+
+
+async def format_batch(agents: Agents, record: RunRecord, batch: Batch, cards: list[Card]) -> Formatted:
+    """The deterministic Formatter; only cards it finds broken go to the LLM for repair, all at once. A card
+    that repeats one finished before it is dropped; the rest is recorded as finished.
 
     A card whose repair fails is kept with its findings, and the failure is recorded.
     """
     formatted = [touched(card, Role.FORMATTER) for card in await asyncio.to_thread(format_cards, cards)]
     broken = [i for i, card in enumerate(formatted) if needs_repair(card)]
     repairs = await asyncio.gather(
-        *(agents.repair(formatted[i].draft, formatted[i].lints, topic=work.topic.name) for i in broken),
+        *(agents.repair(formatted[i].draft, formatted[i].lints, topic=batch.name) for i in broken),
         return_exceptions=True,
     )
     for index, repaired in zip(broken, repairs, strict=True):
         if isinstance(repaired, PipelineError):
-            record.fail(f"{Role.FORMATTER}: {work.topic.name}", repaired)
+            record.fail(f"{Role.FORMATTER}: {batch.name}", repaired)
         elif isinstance(repaired, BaseException):
             raise repaired
         else:
             formatted[index] = format_card(formatted[index].model_copy(update={"draft": repaired}))
-    record.finish(work.key, formatted)
-    return formatted
+    dropped = dict(await asyncio.to_thread(repeats, formatted, record.finished_cards(besides=batch.key)))
+    kept = [card for index, card in enumerate(formatted) if index not in dropped]
+    record.finish(batch.key, kept)
+    return Formatted(kept, list(dropped.values()))

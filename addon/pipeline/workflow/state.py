@@ -22,7 +22,7 @@ MAX_CHANGE_CHARS = 200
 
 
 class RunRecord:
-    """What a run has done so far: finished cards per topic, the outline and the errors.
+    """What a run has done so far: finished cards per batch, the outline and the errors.
 
     Steps write to it as they go, so that the cards finished before a cancellation or a timeout are kept.
     """
@@ -40,6 +40,10 @@ class RunRecord:
 
     def finish(self, key: tuple[int, int], cards: list[Card]) -> None:
         self._finished[key] = cards
+
+    def finished_cards(self, *, besides: tuple[int, int]) -> list[Card]:
+        """The cards of the batches finished so far, but batch `besides`, in the order they were finished."""
+        return [card for key, cards in self._finished.items() if key != besides for card in cards]
 
     def fail(self, step: str, error: Exception | str) -> None:
         self.errors.append(StepError(step=step, message=str(error)))
