@@ -33,11 +33,17 @@ CASES: dict[str, tuple[list[CardDraft], list[CardDraft]]] = {
         [
             basic(answer=" ".join(["word"] * 16)),
             cloze("RSI {{c1::" + " ".join(["word"] * 16) + "}}"),
+            basic(answer=r"\(S\) is " + " ".join(["word"] * 15)),  # a formula is a word too
         ],
         [
             basic(answer=" ".join(["word"] * 15)),
             basic(answer="```python\n" + "x = 1\n" * 20 + "```"),
             basic(answer="Momentum", extra=" ".join(["word"] * 40)),
+            # LaTeX pieces and symbols are not words: each formula counts once
+            basic(answer=r"\( S = k_B \ln W \), with \( W \) the number of microstates of the macrostate"),
+            basic(answer=r"\[ \Delta S \geq \frac{\delta Q}{T} \] for any process, by Clausius"),
+            basic(answer="$$ PV = n R T $$ for an ideal gas at low pressure"),
+            basic(answer="Entropy S = k ln W → grows with W, the count of microstates"),
         ],
     ),
     "multiple-facts": (
@@ -48,6 +54,10 @@ CASES: dict[str, tuple[list[CardDraft], list[CardDraft]]] = {
             basic(answer="speed, magnitude and direction"),
             basic(answer="Newton; Leibniz; Euler"),
             basic(answer="It measures momentum; it ranges from 0 to 100"),
+            basic(  # three sides are three facts, even in a comparison
+                question="How do B-trees, LSM-trees and hash indexes store keys?",
+                answer="B-tree: sorted pages; LSM-tree: sorted files; hash index: an in-memory map",
+            ),
         ],
         [
             basic(answer="salt and pepper"),
@@ -58,6 +68,29 @@ CASES: dict[str, tuple[list[CardDraft], list[CardDraft]]] = {
             cloze("{{c1::red}}, {{c2::green}} and {{c3::blue}}"),
             basic(answer="Building, testing and deployment become slower"),  # one fact, plural subject
             basic(question="Which three arguments does __exit__ get?", answer="Type, value and traceback"),
+            # the two sides of one contrast
+            basic(
+                question="How do B-trees and LSM-trees write an update?",
+                answer="B-tree: overwrites the page in place; LSM-tree: appends to a new sorted file",
+            ),
+            basic(
+                question="How does a microstate differ from a macrostate?",
+                answer="A microstate fixes every particle; a macrostate fixes only the totals",
+            ),
+            basic(
+                question="Microstate vs macrostate?",
+                answer="Exact arrangement of particles; measurable totals",
+            ),
+            # an explanation: the clause after the semicolon or comma continues the one before
+            basic(
+                question="Why does a CPU-bound task gain nothing from asyncio?",
+                answer="It never awaits; so no other task can run while it computes",
+            ),
+            basic(
+                question="Why does time.sleep freeze an asyncio program?",
+                answer="It blocks the thread; because the loop runs in that thread, nothing else runs",
+            ),
+            basic(question="What happens to the writes?", answer="Buffered, so sequential, so fast"),
         ],
     ),
     "question-contains-answer": (

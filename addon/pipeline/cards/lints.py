@@ -36,6 +36,8 @@ CLOZE_LEAK = 0.5
 MAX_CLOZE_NUMBERS = 2
 NEAR_DUPLICATE = 0.72
 """Similarity (`similarity.Corpus`) from which two cards count as asking the same thing."""
+FORMULA = re.compile(r"\$\$.+?\$\$|\\\[.+?\\\]|\\\(.+?\\\)|\$[^$\n]+\$", re.DOTALL)
+"""A formula: $$…$$, \\[…\\], \\(…\\) (MathJax, as Anki reads it) or $…$ (as Markdown sources write it)."""
 
 
 @dataclass(frozen=True)
@@ -174,9 +176,16 @@ def _empty_field(draft: CardDraft) -> Findings:
             yield field, f"The {field} is empty."
 
 
+def word_count(text: str) -> int:
+    """The words of a text: a formula counts as one, a lone symbol (=, →) as none."""
+    words = FORMULA.sub(" formula ", text).split()
+    return sum(1 for word in words if any(character.isalnum() for character in word))
+
+
 @_check(
     "answer-too-long",
-    f"An answer or cloze deletion has more than {MAX_ANSWER_WORDS} words (code blocks not counted).",
+    f"An answer or cloze deletion has more than {MAX_ANSWER_WORDS} words (code blocks not counted, a"
+    " formula counted as one word).",
 )
 def _answer_too_long(draft: CardDraft) -> Findings:
     if isinstance(draft, BasicCard):
@@ -184,13 +193,22 @@ def _answer_too_long(draft: CardDraft) -> Findings:
     else:
         answers = [("text", deletion.answer) for deletion in cloze.scan(draft.text).deletions]
     for field, answer in answers:
-        words = len(_prose(answer).split())
+        words = word_count(_prose(answer))
         if words > MAX_ANSWER_WORDS:
             yield field, f"The answer has {words} words; keep it short and move detail to Extra."
 
 
 _ITEM_SEPARATOR = re.compile(r"\s*[,;]\s+|\s+(?:and|or)\s+", re.IGNORECASE)
 _COUNTS = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten")
+_CONTINUES = frozenset(
+    """because so since hence therefore thus which as otherwise that but while whereas yet unlike
+    instead""".split()
+)
+"""Words that open a clause continuing the one before: an explanation or the other side of a contrast."""
+_CONTRAST = frozenset("differ differs difference differences distinguish compare contrast versus vs".split())
+"""Words of a question that asks for one contrast between two things."""
+_LABELLED = re.compile(r"\s*[^:;]{1,40}:\s")
+"""A clause that names its side of a contrast: "B-tree: …"."""
 
 
 def _asks_for(question: str, count: int) -> bool:
@@ -203,8 +221,9 @@ def _asks_for(question: str, count: int) -> bool:
     "multiple-facts",
     "The answer holds several facts: a list, an enumeration of 3 or more short items (“A, B and C”),"
     " or clauses joined by a semicolon. Two items joined by “and” (“salt and pepper”) pass, and so do a"
-    " statement about several things (“A, B and C become slower”) and a question that says how many"
-    " items it wants (“Which three…?”).",
+    " statement about several things (“A, B and C become slower”), a question that says how many"
+    " items it wants (“Which three…?”), clauses that explain or contrast (“…; so …”, “…, whereas …”) and"
+    " the two sides of one contrast (“B-tree: …; LSM-tree: …”, or a question asking how two things differ).",
     kinds=_BASIC,
 )
 def _multiple_facts(draft: BasicCard) -> Findings:
@@ -219,10 +238,25 @@ def _multiple_facts(draft: BasicCard) -> Findings:
         and all(len(item.split()) <= MAX_ENUMERATED_ITEM_WORDS for item in enumerated)
         and len(enumerated[-1].split()) <= 2  # "A, B and C become slower" is one statement
         and not _asks_for(draft.question, len(enumerated))
+        and not any(_continues(item) for item in enumerated[1:])
     ):
         yield "answer", f"The answer enumerates {len(enumerated)} items; make one card per item."
-    elif len(clauses) >= 2:
+    elif len(clauses) >= 2 and not _one_fact(draft.question, clauses):
         yield "answer", "The answer joins separate statements with a semicolon; make one card per fact."
+
+
+def _continues(clause: str) -> bool:
+    words = normalize(clause).split()
+    return bool(words) and words[0] in _CONTINUES
+
+
+def _one_fact(question: str, clauses: list[str]) -> bool:
+    """Whether clauses joined by semicolons make one fact: each continues the one before, or they are the
+    two sides of one contrast."""
+    if all(_continues(clause) for clause in clauses[1:]):
+        return True
+    asks_contrast = not _CONTRAST.isdisjoint(normalize(question).split())
+    return len(clauses) == 2 and (asks_contrast or all(_LABELLED.match(clause) for clause in clauses))
 
 
 @_check(
