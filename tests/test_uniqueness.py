@@ -302,3 +302,40 @@ def test_every_query_gets_its_passage_before_the_limit_is_filled() -> None:
         "the second query's evidence, though the first filled the limit"
     )
     assert excerpt(text, ["nothing matches here"], 500).startswith("The RSI"), "nothing alike: the start"
+
+
+PHYSICS = """## Compound interest
+
+Money grows by compound interest when the interest is added to the principal each period. The amount after
+t years at a yearly rate r, compounded n times a year, is
+
+$$A = P\\left(1 + \\frac{r}{n}\\right)^{nt}$$
+
+where P is the principal. More frequent compounding gives slightly more.
+
+## Radioactive decay
+
+Unstable nuclei decay at random, and the number left falls exponentially with time. The half-life is the
+time after which half the nuclei are left: \\(N(t) = N_0 \\cdot 2^{-t/T_{1/2}}\\), with
+\\(N_0 = 6.02 \\times 10^{23}\\) nuclei at the start in the textbook's example.
+\\[
+\\lambda = \\frac{\\ln 2}{T_{1/2}}
+\\]
+The decay constant above links the two descriptions of the same process.
+
+""" + "\n\n".join(f"Filler paragraph {n} about the weather and nothing else at all." for n in range(40))
+
+
+def test_an_excerpt_keeps_its_topics_formula_and_leaves_out_unrelated_ones() -> None:
+    asked = ["Compound interest", "The amount after t years: A = P(1 + r/n)^(nt)", "Compounding more often"]
+    interest = excerpt(PHYSICS, asked, 1_000)
+    assert "$$A = P\\left(1 + \\frac{r}{n}\\right)^{nt}$$" in interest, "a formula paragraph joins its intro"
+    assert "where P is the principal" in interest, (
+        "a paragraph starting in lower case continues the one before"
+    )
+    assert "T_{1/2}" not in interest
+
+    decay = excerpt(PHYSICS, ["Half-life of radioactive decay", "The decay constant"], 1_000)
+    assert "\\(N(t) = N_0 \\cdot 2^{-t/T_{1/2}}\\)" in decay and "10^{23}\\)" in decay, "never cut inside"
+    assert "\\lambda = \\frac{\\ln 2}{T_{1/2}}" in decay, "a displayed formula stays with its sentence"
+    assert "$$A = P" not in decay

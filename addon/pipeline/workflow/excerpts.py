@@ -10,9 +10,9 @@ keep their order, and `GAP` marks what is left out. A text within the limit is g
 
 A passage is a paragraph with what belongs to it: a heading with the paragraph after it, a code block or a
 formula with the paragraph before it (which introduces it), a paragraph that starts in lower case ("where
-W is …") with the one before. A long paragraph is cut at sentences, never inside a formula, and a sentence
-without a word of its own (a displayed formula) stays with the one before. So a topic's formula comes with
-the words that match the topic, instead of being left out for want of words.
+W is …") with the one before. A long paragraph is cut at sentences (a line break alone ends none), never
+inside a formula, and a sentence without a word of its own (a displayed formula) stays with the one before.
+So a topic's formula comes with the words that match the topic, instead of being left out for want of words.
 """
 
 from __future__ import annotations
@@ -20,8 +20,8 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
+from ..cards.lints import FORMULA
 from ..cards.similarity import Corpus, stems
-from .chunking import sentences
 
 GENERATOR_CHARS_PER_CARD = 300
 """The Q&A Generator's share of the source per card planned: about 400 words for a central topic."""
@@ -37,10 +37,11 @@ the generator and the Reviewer get their topic's passages, not loosely related o
 _BLANK_LINES = re.compile(r"\n[ \t]*\n")
 _FENCE = re.compile(r"^ {0,3}(```|~~~)", re.MULTILINE)
 _HEADING = re.compile(r" {0,3}#{1,6} [^\n]*")
-_MATH = re.compile(r"\$\$.+?\$\$|\\\[.+?\\\]|\\\(.+?\\\)|\$[^$\n]+\$", re.DOTALL)
-"""A formula: $$…$$, \\[…\\], \\(…\\) or $…$."""
 _MASKED = re.compile("\x00(\\d+)\x00")
 """A formula's place while a paragraph is cut at sentences."""
+_SENTENCE = re.compile(r".+?(?:[.!?。！？]+(?=\s)|$)\s*", re.DOTALL)
+"""A sentence with its trailing whitespace: up to a full stop (or ! ?) and a space; a line break alone does
+not end one (paragraphs are often wrapped)."""
 
 
 def generator_limit(cards: int) -> int:
@@ -95,7 +96,7 @@ def _passages(text: str, limit: int) -> list[str]:
             len(_FENCE.findall(follows)) % 2
             or _HEADING.fullmatch(follows)
             or _FENCE.match(block)
-            or not stems(_MATH.sub(" ", block))
+            or not stems(FORMULA.sub(" ", block))
             or block[0].islower()
         ):
             blocks[-1] += "\n\n" + block
@@ -108,7 +109,7 @@ def _passages(text: str, limit: int) -> list[str]:
             continue
         piece = ""
         for sentence in _sentences(block):
-            if piece and len(piece) + len(sentence) > limit // 4 and stems(_MATH.sub(" ", sentence)):
+            if piece and len(piece) + len(sentence) > limit // 4 and stems(FORMULA.sub(" ", sentence)):
                 pieces.append(piece.strip())
                 piece = ""
             piece += sentence
@@ -119,10 +120,10 @@ def _passages(text: str, limit: int) -> list[str]:
 
 def _sentences(block: str) -> list[str]:
     """The block's sentences, formulas kept whole."""
-    formulas = _MATH.findall(block)
+    formulas = FORMULA.findall(block)
     numbered = iter(range(len(formulas)))
-    masked = _MATH.sub(lambda _: f"\x00{next(numbered)}\x00", block)
-    return [_MASKED.sub(lambda m: formulas[int(m.group(1))], s) for s in sentences(masked)]
+    masked = FORMULA.sub(lambda _: f"\x00{next(numbered)}\x00", block)
+    return [_MASKED.sub(lambda m: formulas[int(m.group(1))], s) for s in _SENTENCE.findall(masked)]
 
 
 def _joined(passages: Sequence[str], chosen: Sequence[int]) -> str:
