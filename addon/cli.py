@@ -79,6 +79,14 @@ def _parser() -> argparse.ArgumentParser:
         "--concurrency", type=_positive_int, default=run_defaults.max_concurrency, metavar="N"
     )
     endpoint.add_argument(
+        "--context-window",
+        type=_context_window,
+        default=defaults.context_window,
+        metavar="TOKENS",
+        help="the server's context window, in tokens; long texts are split to fit it, and a request that "
+        "would not fit is reported (Ollama cuts it silently) (default: %(default)s)",
+    )
+    endpoint.add_argument(
         "--max-attempts",
         type=_positive_int,
         default=defaults.max_attempts,
@@ -135,6 +143,13 @@ def _positive_int(text: str) -> int:
     return value
 
 
+def _context_window(text: str) -> int:
+    value = int(text)
+    if value <= 512:
+        raise argparse.ArgumentTypeError("must be more than 512 tokens")
+    return value
+
+
 # generate
 
 
@@ -159,6 +174,7 @@ def _llm_settings(args: argparse.Namespace) -> LLMSettings:
         model=args.model,
         api_key_env=args.api_key_env,
         structured_output=args.structured_output,
+        context_window=args.context_window,
         max_attempts=args.max_attempts,
     )
 
@@ -206,6 +222,8 @@ def _exit_code(result: RunResult) -> int:
     if not result.cards:
         reason = result.errors[0].message if result.errors else "the model returned no cards"
         raise CliError(f"no cards: {reason}")
+    for error in result.errors:
+        _say(f"{error.step}: {error.message}")
     failed = f", {len(result.errors)} failed steps" if result.errors else ""
     _say(f"{len(result.cards)} cards{failed}; {result.usage.describe()}")
     return 0

@@ -183,6 +183,18 @@ def test_ctrl_c_keeps_the_finished_cards(fake_openai: FakeOpenAI, tmp_path: Path
         col.close()
 
 
+def test_a_small_context_window_is_warned_about_in_one_line(fake_openai: FakeOpenAI, tmp_path: Path) -> None:
+    fake_openai.handler = Crew(cards_per_topic=2)
+
+    result = run_cli(*generate_args(fake_openai.url, tmp_path, "--context-window", "1024"))
+
+    assert result.returncode == 0, result.stderr
+    warnings = [line for line in result.stderr.splitlines() if line.startswith("context window: ")]
+    assert len(warnings) == 1 and "num_ctx" in warnings[0]
+    refused = run_cli(*generate_args(fake_openai.url, tmp_path, "--context-window", "512"))
+    assert refused.returncode == 2 and "must be more than 512 tokens" in refused.stderr
+
+
 def test_unreachable_server_fails_in_one_line(tmp_path: Path) -> None:
     with socket.socket() as probe:  # a port nothing listens on
         probe.bind(("127.0.0.1", 0))

@@ -174,3 +174,15 @@ def test_progress_events_arrive_in_order(fake_openai: FakeOpenAI) -> None:
     changed = [e for e in events if isinstance(e, CardsChanged)]
     assert len(changed) == 3 and all(e.changes == ["Card 1: shorter answer."] for e in changed)
     assert str(finished[-1]).startswith("Formatter: ")
+
+
+def test_a_request_beyond_the_stated_context_window_is_one_warning_not_a_failure(
+    fake_openai: FakeOpenAI,
+) -> None:
+    result = run(fake_openai, Crew(cards_per_topic=2), llm={"context_window": 1_024})
+
+    [warning] = result.errors
+    assert warning.step == "context window"
+    assert "more than the 1,024 the settings give" in warning.message and "num_ctx" in warning.message
+    assert len(result.cards) == 5 * 2, "the run goes on"
+    assert not run(fake_openai, Crew(cards_per_topic=2), llm={"context_window": 16_000}).errors

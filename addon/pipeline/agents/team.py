@@ -7,10 +7,11 @@ and come back as edits by number (edits.py).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TypeVar
 
+from llama_index.core.llms import ChatMessage
 from pydantic import BaseModel
 
 from ..llm.client import LLMClient
@@ -48,12 +49,18 @@ def card_budget(topic: Topic) -> int:
     return min(planned, CARD_BUDGET[topic.importance]) if planned else CARD_BUDGET[topic.importance]
 
 
+def _unchecked(messages: Sequence[ChatMessage]) -> None:
+    pass
+
+
 @dataclass
 class Agents:
-    """The agents of one run. `slots` bounds how many requests run at once across all steps."""
+    """The agents of one run. `slots` bounds how many requests run at once across all steps; `check` sees
+    every request's messages before it is sent (the run's context-window check)."""
 
     llm: LLMClient
     slots: Slots
+    check: Callable[[Sequence[ChatMessage]], None] = _unchecked
 
     async def analyze(self, text: str, *, part: str = "") -> TopicAnalysis:
         task = "Plan the topics of the source." + (f" {part}" if part else "")
@@ -136,6 +143,7 @@ class Agents:
         self, output_cls: type[T], system: str, step: str, priority: int, task: str, source: str | None = None
     ) -> T:
         messages = prompts.request(system, task, source=source)
+        self.check(messages)
         async with self.slots(priority):
             return await self.llm.structured(output_cls, messages, step=step)
 

@@ -22,6 +22,7 @@ from ..llm.slots import Slots
 from ..llm.usage import UsageMeter
 from ..models import Card, RunResult, Source
 from ..settings import PipelineSettings
+from .context import CONTEXT_STEP, ContextCheck
 from .events import PipelineStart, ProgressEvent, Regeneration
 from .orchestrator import OrchestratorWorkflow
 from .planned import PlannedWorkflow
@@ -165,7 +166,8 @@ async def _execute(
     usage = UsageMeter()
     llm = LLMClient(settings.llm, usage=usage, max_requests=settings.max_requests_per_run)
     record = RunRecord(settings.mode, usage)
-    agents = Agents(llm, Slots(settings.max_concurrency))
+    context = ContextCheck(settings.llm.context_window, lambda problem: record.fail(CONTEXT_STEP, problem))
+    agents = Agents(llm, Slots(settings.max_concurrency), check=context)
     route: type[Route] = OrchestratorWorkflow if settings.mode == "orchestrator" else PlannedWorkflow
     workflow = route(settings, agents, record)
     try:
