@@ -91,6 +91,10 @@ CASES: dict[str, tuple[list[CardDraft], list[CardDraft]]] = {
                 answer="It blocks the thread; because the loop runs in that thread, nothing else runs",
             ),
             basic(question="What happens to the writes?", answer="Buffered, so sequential, so fast"),
+            basic(
+                question="Why does asyncio code between two awaits need no lock, unlike code in threads?",
+                answer="No other task runs until the next await; threads can be preempted anywhere",
+            ),
         ],
     ),
     "question-contains-answer": (
@@ -126,6 +130,9 @@ CASES: dict[str, tuple[list[CardDraft], list[CardDraft]]] = {
             basic(question="Which reading is overbought?", answer="70"),
             cloze("RSI looks back {{c1::14}} periods"),
             basic(question="What does 'no' mean in German?", answer="Nein"),
+            basic(
+                question="Why does code between awaits need no lock?", answer="No other task runs until then"
+            ),
         ],
     ),
     "cloze-in-basic": (

@@ -205,8 +205,10 @@ _CONTINUES = frozenset(
     instead""".split()
 )
 """Words that open a clause continuing the one before: an explanation or the other side of a contrast."""
-_CONTRAST = frozenset("differ differs difference differences distinguish compare contrast versus vs".split())
-"""Words of a question that asks for one contrast between two things."""
+_CONTRAST = frozenset(
+    "differ differs difference differences distinguish compare contrast versus vs but unlike whereas".split()
+)
+"""Words of a question that asks for one contrast between two things ("Why X but not Y?")."""
 _LABELLED = re.compile(r"\s*[^:;]{1,40}:\s")
 """A clause that names its side of a contrast: "B-tree: …"."""
 
@@ -279,7 +281,9 @@ def _given_away(answer: str, shown: str, share: float) -> str:
     return ", ".join(words_of(_prose(answer), found)) if wanted and len(found) >= share * len(wanted) else ""
 
 
-_YES_NO = frozenset("yes no true false".split())
+_YES_NO = re.compile(r"\s*(yes|no|true|false)\s*($|[,.;:!—–-])", re.IGNORECASE)
+"""An answer that is yes/no or true/false, alone or followed by punctuation ("No, it leads."), not a sentence
+that starts with the word ("No other task runs")."""
 
 
 @_check(
@@ -290,8 +294,7 @@ _YES_NO = frozenset("yes no true false".split())
 def _trivial(draft: CardDraft) -> Findings:
     if isinstance(draft, BasicCard):
         answers = [("answer", draft.answer)]
-        first = normalize(draft.answer).split()[:1]
-        if first and first[0] in _YES_NO:
+        if _YES_NO.match(_prose(draft.answer)):
             yield "answer", "A yes/no answer is guessed half the time; ask for the thing itself."
             return
     else:
