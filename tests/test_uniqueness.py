@@ -125,13 +125,15 @@ def cards(topic: str, *drafts: CardDraft) -> list[Card]:
     return [Card(id=f"{topic}{n}", draft=d, provenance=Provenance(topic=topic)) for n, d in enumerate(drafts)]
 
 
-def test_written_cards_show_a_reviewer_what_other_batches_asked_alike() -> None:
+def test_written_cards_show_a_reviewer_what_earlier_batches_asked_alike() -> None:
     written = WrittenCards()
     rsi, momentum = batch(0, "RSI"), batch(1, "Momentum")
     written.update(
         rsi, cards("RSI", BasicCard(question="What does RSI measure?", answer="The speed of price changes"))
     )
     written.update(momentum, cards("Momentum", BasicCard(question="Who proposed RSI?", answer="Wilder")))
+    later = cards("Later", BasicCard(question="What does RSI measure?", answer="Speed"))
+    written.update(batch(2, "Later"), later)  # later in the plan: its Reviewer sees ours, not we its
     drafts: list[CardDraft] = [
         ClozeCard(text="The RSI measures the {{c1::speed}} of price changes."),
         BasicCard(question="What does momentum trading buy?", answer="Recent winners"),
@@ -145,7 +147,7 @@ def test_written_cards_show_a_reviewer_what_other_batches_asked_alike() -> None:
     [finding] = close.findings[0]
     assert finding.lint_id == "near-duplicate" and '"RSI"' in finding.message
     assert close.findings[1] == []
-    assert written.close_to(batch(2, "Other"), []).lines == []
+    assert written.close_to(batch(3, "Other"), []).lines == []
 
 
 def test_a_card_named_in_a_near_duplicate_finding_is_always_shown() -> None:
@@ -225,7 +227,7 @@ def same_card_everywhere(crew: Crew) -> Any:
     return answer
 
 
-def test_each_reviewer_sees_the_other_batches_cards_that_look_alike_and_the_run_keeps_one(
+def test_a_reviewer_sees_the_earlier_batches_cards_that_look_alike_and_the_run_keeps_one(
     fake_openai: FakeOpenAI,
 ) -> None:
     crew = Crew(cards_per_topic=2)
@@ -240,14 +242,13 @@ def test_each_reviewer_sees_the_other_batches_cards_that_look_alike_and_the_run_
     reviews = crew.requests("Review")
     assert len(reviews) == 2
     assert sorted(source_of(review) or "" for review in reviews) == sorted(s.text for s in sources)
-    # Whichever batch is reviewed second sees the first one's cards (both, when both were written before).
-    seeing = [review for review in reviews if "Cards of other topics that look close" in task(review)]
-    assert seeing
-    for review in seeing:
-        lines = task(review).splitlines()
-        shown = lines[lines.index("Review these cards:") - 1]
-        assert "RSI measure?" in json.loads(shown)["front"]
-        assert any(finding.startswith("near-duplicate: ") for finding in cards_in(review)[-1]["lint"])
+    # The second source's batch comes later in the plan: its Reviewer sees the first one's card, which stays.
+    [seeing] = [review for review in reviews if "Cards of other topics that look close" in task(review)]
+    assert source_of(seeing) == sources[1].text
+    lines = task(seeing).splitlines()
+    shown = lines[lines.index("Review these cards:") - 1]
+    assert json.loads(shown)["front"] == "What does the RSI measure?"
+    assert any(finding.startswith("near-duplicate: ") for finding in cards_in(seeing)[-1]["lint"])
     # The Reviewers kept both; the batch finished second drops its copy, and says so.
     rsi = [card for card in result.cards if "RSI measure?" in card.fields["Front"]]
     assert len(rsi) == 1 and len(result.cards) == 2 * 2 + 1

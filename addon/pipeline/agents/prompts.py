@@ -100,8 +100,8 @@ front gives it away. For each card that needs it, one edit:
 - "rewrite": the fixed card (leak removed, fact corrected, extra cut down);
 - "split": one card per fact of a card that asks for several;
 - "drop": a card that is wrong, trivial or not worth remembering, or asks what another card asks: of two \
-numbered cards keep the better one; a card that asks what one of the other topics' cards asks (when they \
-are listed) is dropped.
+numbered cards keep the better one; the other topics' cards (when they are listed) stay, so a card asking \
+what one of them asks is dropped.
 {LINTS_CAN_BE_WRONG}
 Cards you do not list are kept. Add one short line per edit to "changes" saying what and why.
 {CARD_RULES}

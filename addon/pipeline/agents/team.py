@@ -107,10 +107,11 @@ class Agents:
         others: Sequence[str] = (),
         language: str | None,
     ) -> Review:
-        """`others` are cards already written for other topics that look close to these, one line each."""
+        """`others` are cards of other topics, written before, that look close to these, one line each."""
         lines = [f"Topics: {topics}"]
         if others:
-            lines += ["Cards of other topics that look close to these (do not repeat them):", *others]
+            lines += ["Cards of other topics that look close to these (they stay; do not repeat them):"]
+            lines += others
         lines += [
             "Review these cards:",
             numbered(drafts, findings),

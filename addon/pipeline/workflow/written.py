@@ -3,11 +3,12 @@ last check before a batch is finished.
 
 Batches are generated and reviewed in parallel; topics that might ask the same fact are mostly in one batch
 (batches.py), whose Reviewer sees all their cards. Across batches, each batch's cards are recorded here when
-they are written and again when they are reviewed, and the Reviewer of a batch sees the cards of other
-batches that look close to its own (`close_to`), so for any two batches the one reviewed later sees the
-other's cards. Last, a card that still repeats a card finished before it (the same front, or nearly the same
-question and answer: `REPEAT`) is dropped as its batch is finished (`repeats`); so no two cards of a run ask
-the same, and cards already handed to the learner never change.
+they are written and again when they are reviewed, and the Reviewer of a batch sees the cards of batches
+earlier in the plan (more important topics first) that look close to its own (`close_to`), and drops its
+cards that ask what those ask: a fact asked in two batches stays with the earlier one, and two Reviewers
+never both drop their copy. Last, a card that still repeats a card finished before it (the same front, or
+nearly the same question and answer: `REPEAT`) is dropped as its batch is finished (`repeats`); so no two
+cards of a run ask the same, and cards already handed to the learner never change.
 """
 
 from __future__ import annotations
@@ -29,11 +30,12 @@ from ..models import Card, CardDraft, LintFinding
 from .events import Batch
 
 RELATED = 0.35
-"""Similarity from which another batch's card is shown to a Reviewer."""
+"""Similarity from which an earlier batch's card is shown to a Reviewer."""
 MAX_SHOWN = 8
-"""At most this many other batches' cards go to one Reviewer: those it nearly repeats, then the closest."""
-REPEAT = 0.8
-"""Similarity from which a card whose answer shares words with an earlier card's answer repeats it."""
+"""At most this many earlier batches' cards go to one Reviewer: those it nearly repeats, then the closest."""
+REPEAT = NEAR_DUPLICATE
+"""Similarity from which a card whose answer shares words with an earlier card's answer repeats it: what the
+`near-duplicate` lint flags (distinct cards on one topic score below 0.5 in real runs)."""
 
 
 @dataclass(frozen=True)
@@ -54,7 +56,8 @@ class WrittenCards:
         self._by_batch[batch.key] = [(card.provenance.topic, card.draft) for card in cards]
 
     def close_to(self, batch: Batch, drafts: Sequence[CardDraft]) -> Close:
-        others = [pair for key, own in self._by_batch.items() if key != batch.key for pair in own]
+        """The cards of batches earlier in the plan that look close to `drafts`."""
+        others = [pair for key, own in sorted(self._by_batch.items()) if key < batch.key for pair in own]
         corpus = Corpus(normalize(card_text(draft)) for draft in [*drafts, *(draft for _, draft in others)])
         stems, theirs = corpus.stems[: len(drafts)], corpus.stems[len(drafts) :]
         closeness = [[corpus.similarity(mine, other) for other in theirs] for mine in stems]
