@@ -117,7 +117,10 @@ class OrchestratorWorkflow(Route):
                 partial(self.agents.analyze, chunk.text, part=chunk.part),
             )
             analyses.append((chunk, analysis))
-        self._plan = topics.plan_topics(self._sources, self._chunks, analyses, self.settings.target_language)
+        settings = self.settings
+        self._plan = topics.plan_topics(
+            self._sources, self._chunks, analyses, settings.target_language, settings.llm.context_window
+        )
         self.record.outline = topics.outline_of(self._plan, analyses)
         return DecideEvent()
 

@@ -71,8 +71,9 @@ class PlannedWorkflow(Route):
     async def plan(self, analyzed: list[ChunkAnalyzed]) -> list[BatchEvent] | StopEvent:
         assert self._start is not None
         analyses = [(ev.chunk, ev.analysis) for ev in analyzed]
+        settings = self.settings
         batches = topics.plan_topics(
-            self._start.sources, self._chunks, analyses, self.settings.target_language
+            self._start.sources, self._chunks, analyses, settings.target_language, settings.llm.context_window
         )
         self.record.outline = topics.outline_of(batches, analyses)
         if not batches:

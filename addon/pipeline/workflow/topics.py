@@ -19,7 +19,7 @@ from ..agents import prompts
 from ..cards.lints import NEAR_DUPLICATE
 from ..cards.similarity import Corpus, stems
 from ..models import AnalyzedTopic, Outline, Source, Topic, TopicAnalysis
-from .batches import group
+from .batches import batch_cards, group
 from .chunking import Chunk, chunk_text
 from .events import Batch, PlannedTopic
 
@@ -37,9 +37,10 @@ def plan_topics(
     chunks: Sequence[Chunk],
     analyses: Sequence[tuple[Chunk, TopicAnalysis | None]],
     target_language: str | None,
+    context_window: int,
 ) -> list[Batch]:
-    """The batches to make cards for: per source, its chunks' topics merged and grouped, each batch with the
-    text of its topics' chunks."""
+    """The batches to make cards for: per source, its chunks' topics merged and grouped (as many cards a
+    batch as `context_window` allows), each batch with the text of its topics' chunks."""
     batches: list[Batch] = []
     for source_index, source in enumerate(sources):
         own = sorted(
@@ -55,7 +56,7 @@ def plan_topics(
         )
         language = target_language or source.language or common_language(a.language for _, a in own)
         source_chunks = sorted((c for c in chunks if c.source_index == source_index), key=lambda c: c.index)
-        for index, members in enumerate(group(planned)):
+        for index, members in enumerate(group(planned, batch_cards(context_window))):
             names = {member.topic.name for member in members}
             batches.append(
                 Batch(
