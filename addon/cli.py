@@ -1,11 +1,15 @@
-"""Command line: generate cards from a text file, lint cards, or judge a run, without Anki running.
+"""Command line: generate cards from a text file, lint cards, judge a run, or check a model server, without
+Anki running.
 
     python -m addon.cli generate --input notes.txt --json run.json --apkg cards.apkg --deck Biology
     python -m addon.cli lint --json run.json
     python -m addon.cli eval --input notes.txt --judge-model gpt-4o --json eval.json
+    python -m addon.cli check --base-url http://localhost:11434/v1 --model llama3.1
+    python -m addon.cli servers
 
 Failures end with a one-line message on stderr and exit code 2; `lint` exits 1 when it finds something;
-Ctrl-C during `generate` keeps the cards finished so far and exits 130.
+`check` exits 2 when the connection does not work; Ctrl-C during `generate` keeps the cards finished so far
+and exits 130.
 """
 
 from __future__ import annotations
@@ -16,7 +20,7 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, get_args
+from typing import TYPE_CHECKING, Any, get_args
 
 if TYPE_CHECKING:
     from .pipeline.models import Card, RunResult
@@ -58,18 +62,7 @@ def _parser() -> argparse.ArgumentParser:
 
     endpoint = argparse.ArgumentParser(add_help=False)
     endpoint.add_argument("--input", required=True, type=Path, metavar="FILE", help="UTF-8 text to learn")
-    endpoint.add_argument(
-        "--base-url",
-        default=os.environ.get("OPENAI_BASE_URL") or defaults.base_url,
-        help="OpenAI-compatible endpoint (default: $OPENAI_BASE_URL or %(default)s)",
-    )
-    endpoint.add_argument("--model", default=defaults.model, help="default: %(default)s")
-    endpoint.add_argument(
-        "--api-key-env",
-        default=defaults.api_key_env,
-        metavar="VAR",
-        help="environment variable holding the API key (default: %(default)s)",
-    )
+    _add_endpoint_arguments(endpoint, defaults)
     endpoint.add_argument("--mode", choices=get_args(Mode), default=run_defaults.mode)
     endpoint.add_argument("--language", help="language of the cards (default: that of the text)")
     endpoint.add_argument(
@@ -80,7 +73,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     endpoint.add_argument(
         "--context-window",
-        type=_context_window,
+        type=int,
         default=defaults.context_window,
         metavar="TOKENS",
         help="the server's context window, in tokens; long texts are split to fit it, and a request that "
@@ -133,20 +126,40 @@ def _parser() -> argparse.ArgumentParser:
     lint = commands.add_parser("lint", help="check cards from a run result or a list of cards")
     lint.set_defaults(handler=_lint)
     lint.add_argument("--json", required=True, type=Path, metavar="FILE", dest="json_in")
+
+    check = commands.add_parser(
+        "check", help="test a model server as the settings window does, and find its structured-output mode"
+    )
+    check.set_defaults(handler=_check)
+    _add_endpoint_arguments(check, defaults)
+    check.add_argument(
+        "--timeout", type=float, default=defaults.request_timeout, metavar="S", help="default: %(default)g s"
+    )
+
+    servers = commands.add_parser("servers", help="list the model servers running on this computer")
+    servers.set_defaults(handler=_servers)
     return parser
+
+
+def _add_endpoint_arguments(parser: argparse.ArgumentParser, defaults: LLMSettings) -> None:
+    parser.add_argument(
+        "--base-url",
+        default=os.environ.get("OPENAI_BASE_URL") or defaults.base_url,
+        help="OpenAI-compatible endpoint (default: $OPENAI_BASE_URL or %(default)s)",
+    )
+    parser.add_argument("--model", default=defaults.model, help="default: %(default)s")
+    parser.add_argument(
+        "--api-key-env",
+        default=defaults.api_key_env,
+        metavar="VAR",
+        help="environment variable holding the API key (default: %(default)s)",
+    )
 
 
 def _positive_int(text: str) -> int:
     value = int(text)
     if value < 1:
         raise argparse.ArgumentTypeError("must be at least 1")
-    return value
-
-
-def _context_window(text: str) -> int:
-    value = int(text)
-    if value <= 512:
-        raise argparse.ArgumentTypeError("must be more than 512 tokens")
     return value
 
 
@@ -166,13 +179,10 @@ def _input_text(args: argparse.Namespace) -> str:
     return text
 
 
-def _llm_settings(args: argparse.Namespace) -> LLMSettings:
-    from .pipeline.settings import LLMSettings
-
-    return LLMSettings(
-        base_url=args.base_url,
-        model=args.model,
-        api_key_env=args.api_key_env,
+def _run_llm_settings(args: argparse.Namespace) -> LLMSettings:
+    """The endpoint and run flags of `generate` and `eval` as settings."""
+    return _llm_settings(
+        args,
         structured_output=args.structured_output,
         context_window=args.context_window,
         max_attempts=args.max_attempts,
@@ -185,7 +195,7 @@ def _run_pipeline(args: argparse.Namespace, text: str) -> RunResult:
     from .pipeline.workflow.runner import PipelineRun
 
     settings = PipelineSettings(
-        llm=_llm_settings(args),
+        llm=_run_llm_settings(args),
         mode=args.mode,
         max_concurrency=args.concurrency,
         target_language=args.language,
@@ -297,7 +307,48 @@ def _load_cards(path: Path) -> list[Card]:
         raise CliError(f"{path} holds neither a run result nor a list of cards") from None
 
 
+# check, servers
+
+
+def _check(args: argparse.Namespace) -> int:
+    from .pipeline.llm.connection import check_connection
+
+    verdict = check_connection(_llm_settings(args, request_timeout=args.timeout))
+    print(verdict.message)
+    if not verdict.works:
+        return EXIT_FAILED
+    mode = verdict.structured_output
+    print(f"structured output: {mode} (pass --structured-output {mode} to generate)")
+    return 0
+
+
+def _servers(args: argparse.Namespace) -> int:
+    from .pipeline.llm.presets import LOCAL_PRESETS
+    from .pipeline.llm.servers import find_local_servers
+
+    found = find_local_servers()
+    for server in found:
+        print(f"{server.base_url}  {server.describe()}: {', '.join(server.models)}")
+    names = ", ".join(f"{preset.name} ({preset.port})" for preset in LOCAL_PRESETS)
+    _say(f"{len(found)} found; looked for {names} on this computer")
+    return 0
+
+
 # helpers
+
+
+def _llm_settings(args: argparse.Namespace, **values: Any) -> LLMSettings:
+    """The endpoint flags as settings; a value they refuse is a one-line error naming the flag."""
+    from pydantic import ValidationError
+
+    from .pipeline.settings import LLMSettings
+
+    try:
+        return LLMSettings(base_url=args.base_url, model=args.model, api_key_env=args.api_key_env, **values)
+    except ValidationError as error:
+        problem = error.errors(include_url=False, include_input=False)[0]
+        flag = "--" + str(problem["loc"][-1]).replace("_", "-")
+        raise CliError(f"{flag}: {problem['msg'].removeprefix('Value error, ')}") from None
 
 
 def _read(path: Path) -> str:

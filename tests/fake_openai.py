@@ -9,6 +9,9 @@
 A request is answered by the first route that matches it, else by the next scripted reply, else by the
 handler, else with 418 and "no reply scripted" (not retried, so a test fails fast and says why).
 `Reply.json(data)` fits the request: tool-call arguments when a function is forced, else message content.
+
+`GET /v1/models` lists `models` (the server's `model` by default), or answers `models_reply` when set.
+With `api_key` set, any request without that bearer key gets 401, quoting the key it was sent as OpenAI does.
 """
 
 from __future__ import annotations
@@ -164,13 +167,16 @@ Responder = Reply | Callable[[Request], Reply]
 
 
 class FakeOpenAI:
-    """The server. `url` is the base URL (`http://127.0.0.1:PORT/v1`; any free port unless `port` is given),
+    """The server, on a free port unless given one. `url` is the base URL (`http://127.0.0.1:PORT/v1`),
     `requests` records every request, and `latency` is added before every reply (for benchmarks).
     """
 
     def __init__(self, *, latency: float = 0.0, model: str = "fake-model", port: int = 0) -> None:
         self.latency = latency
         self.model = model
+        self.models = [model]
+        self.models_reply: Reply | None = None
+        self.api_key: str | None = None
         self.handler: Callable[[Request], Reply] | None = None
         self.requests: list[Request] = []
         self._lock = threading.Lock()
@@ -184,8 +190,12 @@ class FakeOpenAI:
         self._thread.start()
 
     @property
+    def port(self) -> int:
+        return int(self._server.server_address[1])
+
+    @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self._server.server_address[1]}/v1"
+        return f"http://127.0.0.1:{self.port}/v1"
 
     def settings(self, **overrides: Any) -> LLMSettings:
         """LLMSettings for this server, with quick retries: backoff capped at 0.05 s unless overridden."""
@@ -266,9 +276,19 @@ class _Handler(BaseHTTPRequestHandler):
             body = None
         headers = {name.lower(): value for name, value in self.headers.items()}
         request = Request(self.command, self.path, headers, body)
+        sent_key = headers.get("authorization", "").removeprefix("Bearer ")
+        if fake.api_key is not None and sent_key != fake.api_key:
+            fake._record(request)
+            refusal = Reply.error(401, f"Incorrect API key provided: {sent_key or '(none)'}")
+            self._send(401, {}, refusal.render(request, 0))
+            return
         if (self.command, self.path) == ("GET", "/v1/models"):
             fake._record(request)
-            models = {"object": "list", "data": [{"id": fake.model, "object": "model"}]}
+            if fake.models_reply is not None:
+                reply = fake.models_reply
+                self._send(reply.status, reply.headers, reply.render(request, 0))
+                return
+            models = {"object": "list", "data": [{"id": name, "object": "model"} for name in fake.models]}
             self._send(200, {}, json.dumps(models).encode())
             return
         if (self.command, self.path) != ("POST", "/v1/chat/completions"):

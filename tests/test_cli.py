@@ -192,7 +192,8 @@ def test_a_small_context_window_is_warned_about_in_one_line(fake_openai: FakeOpe
     warnings = [line for line in result.stderr.splitlines() if line.startswith("context window: ")]
     assert len(warnings) == 1 and "num_ctx" in warnings[0]
     refused = run_cli(*generate_args(fake_openai.url, tmp_path, "--context-window", "512"))
-    assert refused.returncode == 2 and "must be more than 512 tokens" in refused.stderr
+    assert_one_line_error(refused.returncode, refused.stderr)
+    assert "--context-window: Input should be greater than or equal to 1024" in refused.stderr
 
 
 def test_unreachable_server_fails_in_one_line(tmp_path: Path) -> None:
@@ -285,3 +286,45 @@ def test_eval_replays_a_recorded_run_and_its_judge(fake_openai: FakeOpenAI, tmp_
     assert "| key ideas covered | 11 of 11; integrating 5 of 5 |" in result.stdout
     assert [r.schema_name for r in fake_openai.requests][-2:] == ["KeyIdeas", "Verdicts"]
     assert all(card["verdict"] for card in json.loads(out.read_text())["cards"])
+
+
+def test_check_says_it_works_and_which_structured_output_to_use(fake_openai: FakeOpenAI) -> None:
+    fake_openai.api_key = SECRET
+    fake_openai.handler = lambda request: Reply.json({"ok": True})
+
+    result = run_cli(
+        "check", "--base-url", fake_openai.url, "--model", "fake-model", "--api-key-env", "TEST_KEY"
+    )
+
+    assert result.returncode == 0, result.stderr
+    works, mode = result.stdout.splitlines()
+    assert works.startswith("Works: fake-model answered in ") and "honoured JSON-schema output" in works
+    assert mode == "structured output: json_schema (pass --structured-output json_schema to generate)"
+
+
+def test_check_names_the_problem_and_fails(fake_openai: FakeOpenAI) -> None:
+    fake_openai.models = ["llama3.1:latest", "qwen2.5:7b"]
+    fake_openai.handler = lambda request: Reply.error(404, "model not found")
+
+    result = run_cli("check", "--base-url", fake_openai.url, "--model", "llama9", "--api-key-env", "TEST_KEY")
+
+    assert result.returncode == 2 and SECRET not in result.stdout + result.stderr
+    assert result.stdout.strip().endswith("has no model 'llama9'. It lists: llama3.1:latest, qwen2.5:7b.")
+
+
+def test_a_bad_base_url_names_the_flag(capsys: pytest.CaptureFixture[str]) -> None:
+    returncode = main(["check", "--base-url", "localhost:11434/v1"])
+
+    stderr = capsys.readouterr().err
+    assert_one_line_error(returncode, stderr)
+    assert stderr.startswith("error: --base-url: should start with http:// or https://")
+
+
+def test_servers_lists_what_answers_on_the_usual_ports() -> None:
+    result = run_cli("servers")
+
+    assert result.returncode == 0, result.stderr
+    assert result.stderr.strip().endswith(
+        "looked for LiteLLM proxy (4000), Ollama (11434), LM Studio (1234), llama.cpp server (8080) on this "
+        "computer"
+    )

@@ -16,7 +16,7 @@ from typing import TypeVar
 import httpx
 import pytest
 from llama_index.core.llms import ChatMessage
-from pydantic import BaseModel
+from pydantic import BaseModel, ValidationError
 
 from addon.pipeline.errors import BudgetExceeded, LLMError, StructuredOutputError
 from addon.pipeline.llm.client import LLMClient
@@ -297,7 +297,9 @@ def test_an_unreachable_server_is_named_in_the_error() -> None:
 
 
 def test_a_base_url_without_http_scheme_is_named_as_such() -> None:
-    client = LLMClient(LLMSettings(base_url="localhost:8080/v1"))
+    with pytest.raises(ValidationError, match="should start with http:// or https://"):
+        LLMSettings(base_url="localhost:8080/v1")
+    client = LLMClient(LLMSettings.model_construct(base_url="localhost:8080/v1"))  # settings not checked
 
     with pytest.raises(LLMError, match="base URL in the settings is not a valid http:// or https:// address"):
         ask(client)

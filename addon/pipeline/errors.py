@@ -10,7 +10,8 @@ class PipelineError(Exception):
 class LLMError(PipelineError):
     """The endpoint failed after retries, or answered unusably (status, reason).
 
-    `status` is the HTTP status that ended the request, or None when the server never answered.
+    `status` is the HTTP status that ended the request, or None when the server never answered; then the
+    transport's error (an `httpx.TransportError`: refused, timed out...) is the `__cause__`.
     """
 
     def __init__(self, message: str, *, status: int | None = None) -> None:

@@ -27,6 +27,7 @@ from aqt.utils import restoreGeom, saveGeom, tooltip
 
 from ..loader import load_pipeline
 from . import GENERATE_DIALOG
+from .setup_notice import SetupNotice
 
 if TYPE_CHECKING:
     from ..notes.insert import AddResult
@@ -66,6 +67,8 @@ class GenerateDialog(QDialog):
 
     def _build_ui(self) -> None:
         layout = QVBoxLayout(self)
+        self.setup_notice = SetupNotice(self.mw, self)
+        layout.addWidget(self.setup_notice)
         self.source_edit = QPlainTextEdit()
         self.source_edit.setPlaceholderText("Paste the text you want to learn from…")
         layout.addWidget(self.source_edit, stretch=2)
@@ -117,6 +120,7 @@ class GenerateDialog(QDialog):
 
     def _on_pipeline_loaded(self, _pipeline: Any) -> None:
         self.pipeline_state = "ready"
+        self.setup_notice.refresh()
         self._set_status("Ready.")
         self._update_buttons()
 
@@ -216,12 +220,18 @@ class GenerateDialog(QDialog):
     # inserting
 
     def _on_insert(self) -> None:
+        from ..config import default_tags
         from .operations import add_cards_op
 
         cards = self._checked_cards()
         self.insert_button.setEnabled(False)  # one batch at a time
         (
-            add_cards_op(parent=self, cards=cards, deck_id=self.deck_chooser.selected_deck_id)
+            add_cards_op(
+                parent=self,
+                cards=cards,
+                deck_id=self.deck_chooser.selected_deck_id,
+                tags=default_tags(self.mw),
+            )
             .success(self._on_inserted)
             .failure(self._on_insert_failed)
             .run_in_background()

@@ -6,6 +6,7 @@ import json
 import os
 import shutil
 import subprocess
+import uuid
 from pathlib import Path
 
 from tests.build_fixtures import PACKAGE, ROOT, install
@@ -45,7 +46,8 @@ def anki_env(*, offscreen: bool = True, **extra: str) -> dict[str, str]:
     if offscreen:
         env.setdefault("QT_QPA_PLATFORM", "offscreen")
     env["QTWEBENGINE_CHROMIUM_FLAGS"] = "--no-sandbox"
-    env["ANKI_SINGLE_INSTANCE_KEY"] = f"aicg-{os.getpid()}-{id(extra)}"
+    # One key per launch: a previous Anki of this session may still be shutting down.
+    env["ANKI_SINGLE_INSTANCE_KEY"] = f"aicg-{os.getpid()}-{uuid.uuid4().hex[:12]}"
     env.pop("PYTHONPATH", None)
     # This machine sets it; users' Anki writes bytecode caches, which later first uses rely on.
     env.pop("PYTHONDONTWRITEBYTECODE", None)

@@ -58,10 +58,14 @@ def run_anki(
     scenario = tmp / "scenario.json"
     report_path = tmp / "report.json"
     scenario.write_text(json.dumps({"report": str(report_path), "steps": steps, "source_text": source_text}))
+    # Anki 25.07 ignores ANKI_SINGLE_INSTANCE_KEY: its key is one per user, and Qt puts that socket in
+    # $TMPDIR, so a folder of its own keeps it apart from any other Anki on this machine.
+    private_tmp = tmp / "tmp"
+    private_tmp.mkdir(exist_ok=True)
     launched_at = time.time()
     proc = subprocess.run(
         anki_command(python, base),
-        env=anki_env(AICG_E2E_CONFIG=str(scenario)),
+        env=anki_env(AICG_E2E_CONFIG=str(scenario), TMPDIR=str(private_tmp)),
         capture_output=True,
         text=True,
         timeout=timeout,

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
 
 from tests.build_fixtures import PACKAGE
-from tests.fake_openai import FakeOpenAI
+from tests.fake_openai import FakeOpenAI, Reply
 from tests.pipeline_crew import FIVE_TOPICS, Crew
 
 from .envs import ANKI_ENVS, ensure_env
@@ -21,10 +22,11 @@ def test_starts_without_llama_index_loads_the_vendored_copy_on_first_use_and_add
     env_name: str, tmp_path: Path, local_addon: Path, fake_openai: FakeOpenAI
 ) -> None:
     fake_openai.handler = Crew(cards_per_topic=2)
+    fake_openai.on("ConnectionCheck", Reply.json({"ok": True}))
     run = run_anki(
         ensure_env(env_name),
         tmp_path,
-        steps=["first_use", "generate"],
+        steps=["first_use", "settings", "generate"],
         addon=local_addon,
         source_text=FIVE_TOPICS,
         config={"base_url": fake_openai.url, "model": fake_openai.model, "api_key": "sk-e2e-test"},
@@ -39,12 +41,17 @@ def test_starts_without_llama_index_loads_the_vendored_copy_on_first_use_and_add
     for name in ("llama_index", "pydantic", "pydantic_core", "tenacity"):
         assert first_use["modules"][name], f"{name} was not imported on first use"
         assert Path(first_use["modules"][name]).is_relative_to(libs), first_use["modules"][name]
+    settings = run.report["steps"]["settings"]  # opened by the add-on's Config button in Tools → Add-ons
+    assert (settings["state"], settings["status"], settings["key_masked"]) == ("ready", "", True)
+    assert settings["models"] == [fake_openai.model], settings["model_hint"]
+    assert settings["verdict"].startswith(f"Works: {fake_openai.model} answered in "), settings["verdict"]
+    assert settings["saved_structured_output"] == "json_schema"
     generate = run.report["steps"]["generate"]
     assert generate["generated"] > 0, generate["status"]
     assert generate["inserted"] == generate["generated"], generate["status"]
     assert not run.tracebacks, run.tracebacks
     assert "should have been closed" not in run.output  # our dialog closes with the profile
-    assert "sk-e2e-test" not in run.output
+    assert "sk-e2e-test" not in run.output and "sk-e2e-test" not in json.dumps(run.report)
     assert run.report["messages"] == []
 
 

@@ -2,12 +2,38 @@
 
 from __future__ import annotations
 
+import gc
 import importlib
+import os
+import shutil
+import time
+from pathlib import Path
 from types import ModuleType
 
-from aqt.qt import QAction, QApplication, QWidget
+from aqt.qt import QAction, QApplication, QTimer, QWidget
 
-from tests.build_fixtures import PACKAGE
+from tests.build_fixtures import PACKAGE, ROOT
+from tests.e2e.make_profile import main as make_profile
+
+
+def start_anki(base: Path):
+    """Real Anki in this process, offscreen, on a fresh profile in `base` with the add-on copied from
+    source (so the config and draft it writes stay out of the source tree); its main window once the
+    profile is open."""
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    os.environ["QTWEBENGINE_CHROMIUM_FLAGS"] = "--no-sandbox"
+    make_profile(str(base))
+    (base / "addons21").mkdir()
+    shutil.copytree(ROOT / "addon", base / "addons21" / PACKAGE, ignore=shutil.ignore_patterns("__pycache__"))
+    import aqt
+
+    app = aqt._run(argv=["anki", "-b", str(base)], exec=False)
+    deadline = time.monotonic() + 60
+    while (aqt.mw is None or aqt.mw.col is None) and time.monotonic() < deadline:
+        app.processEvents()  # the profile opens from the event loop
+        time.sleep(0.01)
+    assert aqt.mw is not None and aqt.mw.col is not None, "Anki did not open the profile"
+    return aqt.mw
 
 
 def menu_action(mw, text: str) -> QAction:
@@ -21,3 +47,43 @@ def top_level(object_name: str) -> QWidget:
 def addon_module(name: str) -> ModuleType:
     """A module of the add-on as Anki loaded it (package name = its folder name)."""
     return importlib.import_module(f"{PACKAGE}.{name}")
+
+
+class Heartbeat:
+    """A 10 ms timer on the main thread. `worst_ms` is the longest gap between two ticks, less any garbage
+    collection inside it: how long the window froze at worst by the code under test. Anki itself runs a full
+    `gc.collect()` on the main thread a second after any dialog closes (and every 15 minutes), which takes
+    ~100 ms once llama-index is loaded; that is `worst_gc_ms`, reported apart."""
+
+    def __init__(self) -> None:
+        self.worst_ms = 0.0
+        self.worst_gc_ms = 0.0
+        self._last = 0.0
+        self._gc_started = 0.0
+        self._gc_ms = 0.0  # collecting time since the last tick
+        self._timer = QTimer()
+        self._timer.setInterval(10)
+        self._timer.timeout.connect(self._tick)
+
+    def _tick(self) -> None:
+        now = time.perf_counter()
+        self.worst_ms = max(self.worst_ms, (now - self._last) * 1000 - self._gc_ms)
+        self._last, self._gc_ms = now, 0.0
+
+    def _on_gc(self, phase: str, info: dict) -> None:
+        if phase == "start":
+            self._gc_started = time.perf_counter()
+        else:
+            took = (time.perf_counter() - self._gc_started) * 1000
+            self._gc_ms += took
+            self.worst_gc_ms = max(self.worst_gc_ms, took)
+
+    def __enter__(self) -> Heartbeat:
+        self._last = time.perf_counter()
+        gc.callbacks.append(self._on_gc)
+        self._timer.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._timer.stop()
+        gc.callbacks.remove(self._on_gc)

@@ -76,12 +76,12 @@ def test_stop_cancels_a_slow_run_promptly(mw, qtbot, dialog, fake_openai) -> Non
 
 def test_bad_settings_get_a_plain_message_and_no_run(mw, qtbot, dialog, fake_openai) -> None:
     config = mw.addonManager.getConfig(PACKAGE)
-    mw.addonManager.writeConfig(PACKAGE, config | {"temperature": "warm"})
+    mw.addonManager.writeConfig(PACKAGE, config | {"base_url": "localhost:11434/v1"})
     dialog.set_source_text(FIVE_TOPICS)
 
     dialog.generate_button.click()
 
     assert dialog.run_state == "idle"
     assert dialog.status_text().startswith("Please fix the add-on's settings")
-    assert "Temperature should be a valid number" in dialog.status_text()
+    assert "Base URL should start with http:// or https://" in dialog.status_text()
     assert fake_openai.requests == []

@@ -44,6 +44,7 @@ from tenacity import RetryCallState, RetryError
 
 from ..errors import BudgetExceeded, LLMError
 from ..settings import LLMSettings
+from .endpoint import auth_headers, endpoint, key_refused, server_detail, status_text
 from .retry import retry_policy
 from .usage import UsageMeter
 from .wire import REQUEST_OPTIONS, Completion, WireToolCall, function_tool, to_chat_response, to_wire_message
@@ -105,8 +106,7 @@ class OpenAICompatibleLLM(FunctionCallingLLM):
     @property
     def endpoint(self) -> str:
         """Host and port of the server, for messages: never the whole URL, which may carry credentials."""
-        url = httpx.URL(self.settings.base_url)
-        return f"{url.host}:{url.port}" if url.port else url.host
+        return endpoint(self.settings.base_url)
 
     async def aclose(self) -> None:
         """Close the connection pool of the running event loop (one of a finished loop is just dropped)."""
@@ -258,8 +258,9 @@ class OpenAICompatibleLLM(FunctionCallingLLM):
         )
         try:
             response: httpx.Response = await retrying(self._send, http, payload, step)
-        except RetryError as e:
-            raise self._gave_up(e.last_attempt, step) from None
+        except RetryError as e:  # the transport error, if any, stays the cause (see LLMError)
+            attempt = e.last_attempt
+            raise self._gave_up(attempt, step) from (attempt.exception() if attempt.failed else None)
         except (httpx.UnsupportedProtocol, httpx.InvalidURL):
             raise LLMError(
                 f"The base URL in the settings is not a valid http:// or https:// address (step '{step}')."
@@ -281,7 +282,7 @@ class OpenAICompatibleLLM(FunctionCallingLLM):
             )
         started = time.monotonic()
         try:
-            return await http.post(self._url, json=payload, headers=self._headers())
+            return await http.post(self._url, json=payload, headers=auth_headers(self._key))
         finally:
             self._usage.add(seconds=time.monotonic() - started)
 
@@ -289,9 +290,9 @@ class OpenAICompatibleLLM(FunctionCallingLLM):
     def _url(self) -> str:
         return self.settings.base_url.rstrip("/") + "/chat/completions"
 
-    def _headers(self) -> dict[str, str]:
-        key = self._api_key.get_secret_value()
-        return {"Authorization": f"Bearer {key}"} if key else {}
+    @property
+    def _key(self) -> str:
+        return self._api_key.get_secret_value()
 
     def _cost(self, prompt_tokens: int, completion_tokens: int) -> float | None:
         prompt_price = self.settings.price_per_million_prompt
@@ -305,9 +306,8 @@ class OpenAICompatibleLLM(FunctionCallingLLM):
     def _log_retry(self, state: RetryCallState, step: str) -> None:
         outcome = state.outcome
         assert outcome is not None  # tenacity calls before_sleep after an attempt
-        problem = (
-            type(outcome.exception()).__name__ if outcome.failed else _status(outcome.result().status_code)
-        )
+        failed = outcome.failed
+        problem = type(outcome.exception()).__name__ if failed else status_text(outcome.result().status_code)
         logger.warning(
             "Step '%s': the model server at %s: %s; retrying in %.2g s (attempt %d of %d).",
             step,
@@ -323,7 +323,7 @@ class OpenAICompatibleLLM(FunctionCallingLLM):
         if not attempt.failed:
             status = attempt.result().status_code
             return LLMError(
-                f"The model server at {self.endpoint} answered {_status(status)} {times}; "
+                f"The model server at {self.endpoint} answered {status_text(status)} {times}; "
                 f"giving up on step '{step}'.",
                 status=status,
             )
@@ -341,35 +341,13 @@ class OpenAICompatibleLLM(FunctionCallingLLM):
     def _rejected(self, response: httpx.Response, step: str) -> LLMError:
         status = response.status_code
         if status == HTTPStatus.UNAUTHORIZED:
-            if self._api_key.get_secret_value():
-                message = (
-                    f"The API key was rejected (401 Unauthorized) by the model server at {self.endpoint}."
-                )
-            else:
-                message = (
-                    f"The model server at {self.endpoint} wants an API key (401 Unauthorized); none is set."
-                )
-            return LLMError(message, status=status)
-        detail = self._server_message(response)
+            return LLMError(key_refused(status, self.endpoint, has_key=bool(self._key)), status=status)
+        detail = server_detail(response, self._key)
         return LLMError(
-            f"The model server at {self.endpoint} refused step '{step}' with {_status(status)}"
+            f"The model server at {self.endpoint} refused step '{step}' with {status_text(status)}"
             + (f": {detail}" if detail else "."),
             status=status,
         )
-
-    def _server_message(self, response: httpx.Response, limit: int = 200) -> str:
-        """The error text of a refusal: one line, short, and without our key should the server echo it."""
-        try:
-            error = response.json().get("error")
-            text = error.get("message") if isinstance(error, dict) else error
-        except (ValueError, AttributeError):
-            text = response.text
-        if not isinstance(text, str):
-            return ""
-        text = " ".join(text.split())
-        if key := self._api_key.get_secret_value():
-            text = text.replace(key, "[API key]")
-        return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def _as_chunk(response: ChatResponse) -> ChatResponse:
@@ -384,13 +362,6 @@ def _arguments(text: str) -> dict[str, Any]:
     except ValueError:
         return {}
     return value if isinstance(value, dict) else {}
-
-
-def _status(code: int) -> str:
-    try:
-        return f"{code} {HTTPStatus(code).phrase}"
-    except ValueError:
-        return str(code)
 
 
 def _times(n: int) -> str:

@@ -2,7 +2,8 @@
 
 The scenario comes from the JSON file named by AICG_E2E_CONFIG: {"report": path, "steps": [...],
 "source_text": str}. Steps: "first_use" (open Tools → Generate Cards… and wait for the pipeline to
-load), "generate" (generate from `source_text` and insert the cards). Anki quits when done.
+load), "settings" (Tools → Add-ons, select the add-on, Config: test the connection and save), "generate"
+(generate from `source_text` and insert the cards). Anki quits when done.
 """
 
 from __future__ import annotations
@@ -16,7 +17,8 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from aqt import gui_hooks, mw
-from aqt.qt import QApplication, QMessageBox, QTimer, QWidget
+from aqt.addons import AddonsDialog
+from aqt.qt import QApplication, QLineEdit, QMessageBox, QTimer, QWidget
 
 CONFIG = json.loads(Path(os.environ["AICG_E2E_CONFIG"]).read_text())
 HEAVY_MODULES = (
@@ -47,11 +49,16 @@ def _write_report() -> None:
     Path(CONFIG["report"]).write_text(json.dumps(report, indent=2, default=str))
 
 
-def _dialog() -> QWidget | None:
+def _dialog(name: str = "aicg_generate_dialog") -> QWidget | None:
     for widget in QApplication.topLevelWidgets():
-        if widget.objectName() == "aicg_generate_dialog" and widget.isVisible():
+        if widget.objectName() == name and widget.isVisible():
             return widget
     return None
+
+
+def _addons_dialog() -> AddonsDialog | None:
+    shown = (w for w in QApplication.topLevelWidgets() if isinstance(w, AddonsDialog) and w.isVisible())
+    return next(shown, None)
 
 
 def _close_message_boxes() -> None:
@@ -106,7 +113,38 @@ def step_generate() -> Iterator[Wait]:
     }
 
 
-STEPS = {"first_use": step_first_use, "generate": step_generate}
+def step_settings() -> Iterator[Wait]:
+    mw.form.actionAdd_ons.trigger()  # Tools → Add-ons
+    yield lambda: _addons_dialog() is not None
+    addons = _addons_dialog()
+    row = next(i for i, a in enumerate(addons.addons) if a.human_name() == "AI Card Generator")
+    addons.form.addonList.setCurrentRow(row)
+    addons.form.config.click()
+    yield lambda: _dialog("aicg_settings_dialog") is not None
+    settings = _dialog("aicg_settings_dialog")
+    yield lambda: settings.state != "loading" and settings.local.servers is not None
+    yield lambda: "Asking" not in settings.model_hint.text()
+    opened = {
+        "state": settings.state,
+        "status": settings.status_text(),
+        "key_masked": settings.api_key.echoMode() == QLineEdit.EchoMode.Password,
+        "models": [settings.model.itemText(i) for i in range(settings.model.count())],
+        "model_hint": settings.model_hint.text(),
+    }
+    settings.test_button.click()
+    yield lambda: not settings.testing
+    verdict = settings.verdict_text()
+    settings.save_button.click()
+    yield lambda: _dialog("aicg_settings_dialog") is None
+    addons.close()
+    config = mw.addonManager.getConfig(mw.addonManager.addonFromModule(type(settings).__module__))
+    report["steps"]["settings"] = opened | {
+        "verdict": verdict,
+        "saved_structured_output": config["structured_output"],
+    }
+
+
+STEPS = {"first_use": step_first_use, "settings": step_settings, "generate": step_generate}
 
 
 def _run(steps: Iterator[Iterator[Wait]]) -> None:
