@@ -377,6 +377,10 @@ class Vendored:
     def distribution(self) -> str:
         return canonicalize_name(parse_wheel_filename(self.wheel.name)[0])
 
+    @property
+    def version(self) -> str:
+        return str(parse_wheel_filename(self.wheel.name)[1])
+
     def top_level_names(self) -> set[str]:
         names = set()
         for path, _ in self.files:
@@ -503,13 +507,15 @@ class Layout:
             if v.distribution in FALLBACK_DISTRIBUTIONS
             for n in v.top_level_names()
         }
-        private = {n for v in everything for n in v.top_level_names()} - fallback.keys()
+        pins = {n: [v.distribution, v.version] for v in everything for n in v.top_level_names()}
+        private = pins.keys() - fallback.keys()
         return {
             "name": manifest["name"],
             "homepage": manifest.get("homepage", "AnkiWeb"),
             "targets": [t.describe() for t in targets],
             "private": sorted(private),
             "fallback": dict(sorted(fallback.items())),
+            "pins": {name: pins[name] for name in sorted(private)},
         }
 
     def pruned(self) -> Counter[str]:

@@ -8,8 +8,8 @@ Anki running.
     python -m addon.cli servers
 
 Failures end with a one-line message on stderr and exit code 2; `lint` exits 1 when it finds something;
-`check` exits 2 when the connection does not work; Ctrl-C during `generate` keeps the cards finished so far
-and exits 130.
+`check` exits 2 when the connection does not work; Ctrl-C during `generate` keeps the cards made so far and
+exits 130.
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from .pipeline.models import Card, RunResult
     from .pipeline.settings import LLMSettings
     from .pipeline.workflow.events import ProgressEvent
+    from .pipeline.workflow.runner import PipelineRun
 
 EXIT_FINDINGS = 1
 EXIT_FAILED = 2
@@ -51,7 +52,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _parser() -> argparse.ArgumentParser:
-    from .pipeline.settings import LLMSettings, Mode, PipelineSettings, StructuredOutput
+    from .pipeline.settings import LLMSettings, MathSetting, Mode, PipelineSettings, StructuredOutput
 
     defaults, run_defaults = LLMSettings(), PipelineSettings()
     parser = argparse.ArgumentParser(
@@ -65,6 +66,13 @@ def _parser() -> argparse.ArgumentParser:
     _add_endpoint_arguments(endpoint, defaults)
     endpoint.add_argument("--mode", choices=get_args(Mode), default=run_defaults.mode)
     endpoint.add_argument("--language", help="language of the cards (default: that of the text)")
+    endpoint.add_argument(
+        "--math",
+        choices=get_args(MathSetting),
+        default=run_defaults.math,
+        help="formulas in cards: only where the text has math (source, the default), always as MathJax, "
+        "or also as Anki's [latex] tags (see config.md)",
+    )
     endpoint.add_argument(
         "--structured-output", choices=get_args(StructuredOutput), default=defaults.structured_output
     )
@@ -84,8 +92,20 @@ def _parser() -> argparse.ArgumentParser:
         type=_positive_int,
         default=defaults.max_attempts,
         metavar="N",
-        help="attempts per request, the first included (default: %(default)s)",
+        help="requests per step, retries and re-asks included (default: %(default)s)",
     )
+    for flag, seconds, meaning in (
+        ("--max-backoff", defaults.max_backoff, "longest wait between attempts"),
+        ("--request-timeout", defaults.request_timeout, "time for one answer"),
+        ("--time-limit", run_defaults.run_timeout, "time for the whole run; the cards made by then are kept"),
+    ):
+        endpoint.add_argument(
+            flag,
+            type=_positive_float,
+            default=seconds,
+            metavar="S",
+            help=f"{meaning} (default: %(default)g s)",
+        )
 
     generate = commands.add_parser("generate", parents=[endpoint], help="make cards from a text file")
     generate.set_defaults(handler=_generate)
@@ -163,6 +183,13 @@ def _positive_int(text: str) -> int:
     return value
 
 
+def _positive_float(text: str) -> float:
+    value = float(text)
+    if not value > 0:
+        raise argparse.ArgumentTypeError("must be more than 0")
+    return value
+
+
 # generate
 
 
@@ -175,7 +202,7 @@ def _generate(args: argparse.Namespace) -> int:
 def _input_text(args: argparse.Namespace) -> str:
     text = _read(args.input)
     if not text.strip():
-        raise CliError(f"{args.input} is empty")
+        raise CliError(f"{args.input} has no words to learn from: it is empty")
     return text
 
 
@@ -186,6 +213,8 @@ def _run_llm_settings(args: argparse.Namespace) -> LLMSettings:
         structured_output=args.structured_output,
         context_window=args.context_window,
         max_attempts=args.max_attempts,
+        request_timeout=args.request_timeout,
+        max_backoff=args.max_backoff,
     )
 
 
@@ -199,15 +228,27 @@ def _run_pipeline(args: argparse.Namespace, text: str) -> RunResult:
         mode=args.mode,
         max_concurrency=args.concurrency,
         target_language=args.language,
+        math=args.math,
+        run_timeout=args.time_limit,
     )
     run = PipelineRun([Source(text=text, title=args.input.name)], settings, on_event=_on_event)
     run.start()
     try:
-        return run.result(timeout=None)
+        return _wait(run)
     except KeyboardInterrupt:
-        _say("cancelling; keeping the cards finished so far")
+        _say("cancelling; keeping the cards made so far")
         run.cancel()
-        return run.result(timeout=None)
+        return _wait(run)
+
+
+def _wait(run: PipelineRun) -> RunResult:
+    """The run's result, waited for in short steps: Linux may hand Ctrl-C to one of the run's threads,
+    and a main thread blocked in one long wait would not notice it until the run ends."""
+    while True:
+        try:
+            return run.result(timeout=0.2)
+        except TimeoutError:
+            continue
 
 
 def _on_event(event: ProgressEvent) -> None:
@@ -258,7 +299,8 @@ def _evaluate(args: argparse.Namespace) -> int:
         result = _run_pipeline(args, text)
     if not result.cards:
         raise CliError(f"no cards to judge{': ' + result.errors[0].message if result.errors else ''}")
-    judge = _llm_settings(args).model_copy(
+    endpoint = _llm_settings(args, request_timeout=args.request_timeout, max_backoff=args.max_backoff)
+    judge = endpoint.model_copy(
         update={
             "model": args.judge_model,
             "base_url": args.judge_base_url or args.base_url,

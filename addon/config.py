@@ -34,6 +34,7 @@ LABELS = {
     "temperature": "Temperature",
     "request_timeout": "Request timeout",
     "context_window": "Context window",
+    "max_reply_tokens": "Longest reply",
     "structured_output": "Structured output",
     "max_attempts": "Attempts per request",
     "max_backoff": "Longest wait between attempts",
@@ -46,6 +47,7 @@ LABELS = {
     "max_requests_per_run": "Requests per run",
     "run_timeout": "Time limit per run",
     "orchestrator_max_steps": "Orchestrator steps",
+    "math": "Math in cards",
 }
 """Each `config.json` key as people read it (config.md describes them); every key the add-on reads."""
 
@@ -58,6 +60,11 @@ CHOICES = {
     "mode": {
         "planned": "Planned: a fixed, parallel route",
         "orchestrator": "Orchestrator: an LLM picks each next agent (slower)",
+    },
+    "math": {
+        "source": "Only where the text has math, as MathJax",
+        "mathjax": "Always, as MathJax",
+        "latex": "Also Anki's LaTeX tags (runs LaTeX on this computer)",
     },
 }
 """The values of the keys that take one of a few words, with their names in the settings window."""

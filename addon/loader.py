@@ -12,6 +12,7 @@ from pathlib import Path
 from types import ModuleType
 
 from . import vendor_loader
+from .responsive import background_work
 
 
 def load_pipeline() -> ModuleType:
@@ -26,4 +27,5 @@ def load_module(name: str) -> ModuleType:
     """Make the vendored libraries importable, then import the add-on's module `name` (relative, as
     ".pipeline.llm.servers"). Raises `vendor_loader.VendorError` like `load_pipeline`."""
     vendor_loader.activate(Path(__file__).parent)
-    return importlib.import_module(name, __package__)
+    with background_work():  # the GIL is handed to the main thread more often meanwhile
+        return importlib.import_module(name, __package__)

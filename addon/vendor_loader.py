@@ -1,6 +1,6 @@
 """Serves the libraries the add-on carries in libs/ (written by build.py) without touching sys.path.
 
-    libs/libs.json       the targets in this build and the import names we serve
+    libs/libs.json       the targets in this build, the import names we serve and their pinned versions
     libs/common/         pure-Python packages, shared by every target
     libs/<target-id>/    compiled packages for one platform and Python version
 
@@ -23,7 +23,7 @@ import sys
 import sysconfig
 from collections.abc import Iterable, Iterator, Sequence
 from importlib.machinery import ModuleSpec, PathFinder
-from importlib.metadata import Distribution, DistributionFinder, MetadataPathFinder
+from importlib.metadata import Distribution, DistributionFinder, MetadataPathFinder, distributions
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -127,7 +127,8 @@ def _describe(sys_platform: str, machine: str, python: str) -> str:
 
 
 def _refuse_foreign_copies(spec: dict[str, Any], dirs: Sequence[Path]) -> None:
-    """sys.modules is shared by all add-ons: a package another one imported first would be used, not ours."""
+    """sys.modules is shared by all add-ons: a package another one imported first is used, not ours. That is
+    fine when it is the very release we pin; any other version is refused, naming the add-on it came from."""
     for name in spec["private"]:
         module = sys.modules.get(name)
         if module is None:
@@ -135,14 +136,56 @@ def _refuse_foreign_copies(spec: dict[str, Any], dirs: Sequence[Path]) -> None:
         locations = _locations(module)
         if locations and all(any(loc.is_relative_to(d) for d in dirs) for loc in locations):
             continue
-        version = getattr(module, "__version__", None)
+        distribution, pinned = spec.get("pins", {}).get(name, (name, None))
+        version = _version_of(module, distribution, locations)
+        if pinned is not None and version == pinned:
+            continue
         where = ", ".join(str(loc) for loc in locations) or "an unknown place"
+        found = f"{name} {version}" if version else f"{name} (of unknown version)"
+        wanted = f"{name} {pinned}" if pinned else name
         raise VendorError(
-            f"{spec['name']} cannot start: another add-on has already loaded its own copy of {name}"
-            f"{f' {version}' if version else ''} from {where}. {spec['name']} needs its own copy of {name}, "
-            "so it cannot run alongside that add-on in the same Anki session: disable one of the two in "
-            "Tools > Add-ons and restart Anki. Anki and your other add-ons keep working."
+            f"{spec['name']} cannot start: {_owner(locations)} has already loaded its own copy of {found} "
+            f"from {where}, and {spec['name']} needs {wanted}. Two versions of {name} cannot run in the same "
+            "Anki session: disable one of the two add-ons in Tools > Add-ons and restart Anki. Anki and "
+            "your other add-ons keep working."
         )
+
+
+def _version_of(module: ModuleType, distribution: str, locations: Sequence[Path]) -> str | None:
+    """The version of an imported package: from the metadata next to it, else its `__version__`."""
+    folders = sorted({str(_site_of(location)) for location in locations})
+    for found in distributions(name=distribution, path=folders):
+        return str(found.version)
+    version = getattr(module, "__version__", None)
+    return version if isinstance(version, str) else None
+
+
+def _site_of(location: Path) -> Path:
+    """The folder a package or module was imported from, where its metadata lives."""
+    return location.parent.parent if location.stem == "__init__" else location.parent
+
+
+def _owner(locations: Sequence[Path]) -> str:
+    """The add-on a package was loaded from, as its name and folder, or "another add-on"."""
+    for location in locations:
+        parts = location.parts
+        if "addons21" in parts[:-1]:
+            folder = Path(*parts[: parts.index("addons21") + 2])
+            name = _addon_name(folder)
+            return f"the add-on “{name}” ({folder.name})" if name else f"the add-on in {folder.name}"
+    return "another add-on"
+
+
+def _addon_name(folder: Path) -> str | None:
+    """The name Anki shows for an add-on: from its meta.json (AnkiWeb installs) or manifest.json."""
+    for file in ("meta.json", "manifest.json"):
+        try:
+            name = json.loads((folder / file).read_text(encoding="utf-8")).get("name")
+        except (OSError, ValueError, AttributeError):
+            continue
+        if isinstance(name, str) and name.strip():
+            return name.strip()
+    return None
 
 
 def _locations(module: ModuleType) -> list[Path]:

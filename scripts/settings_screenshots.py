@@ -24,7 +24,7 @@ os.environ["QT_QPA_PLATFORM"] = "offscreen"
 os.environ["ANKI_SINGLE_INSTANCE_KEY"] = f"aicg-screenshots-{os.getpid()}"  # read when aqt is imported
 
 from tests.fake_openai import FakeOpenAI, Reply  # noqa: E402
-from tests.ui.anki_app import addon_module, start_anki, top_level  # noqa: E402
+from tests.ui.anki_app import addon_module, start_anki, stop_anki, top_level  # noqa: E402
 
 MODELS = ["llama3.1:8b", "mistral-nemo:12b", "qwen2.5:7b"]
 TABS = {"connection": 0, "cards": 1, "limits": 2}
@@ -46,7 +46,7 @@ def main() -> int:
                 _shoot(mw, server, TABS[name], path)
                 print(f"wrote {path} ({path.stat().st_size // 1024} KiB)")
         finally:
-            mw.unloadProfileAndExit()
+            stop_anki(mw)
     return 0
 
 

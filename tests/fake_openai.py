@@ -85,6 +85,8 @@ class Reply:
     finish_reason: str | None = None
     drop: bool = False
     truncate: bool = False
+    reset_mid_body: bool = False  # with `truncate`: end with a TCP reset rather than a clean close
+    drip: float = 0.0  # seconds between the body's bytes, sent one at a time
 
     @classmethod
     def json(cls, data: Any, **kwargs: Any) -> Reply:
@@ -114,6 +116,16 @@ class Reply:
     def truncated(cls, data: Any = None, **kwargs: Any) -> Reply:
         """A reply whose body stops halfway, then the connection closes."""
         return cls(data=data if data is not None else {}, truncate=True, **kwargs)
+
+    @classmethod
+    def reset_midway(cls, data: Any = None, **kwargs: Any) -> Reply:
+        """A reply whose body stops halfway, then the connection is reset."""
+        return cls.truncated(data, reset_mid_body=True, **kwargs)
+
+    @classmethod
+    def dripping(cls, data: Any, seconds_per_byte: float, **kwargs: Any) -> Reply:
+        """`data` sent a byte at a time, never pausing long enough for a read timeout."""
+        return cls(data=data, drip=seconds_per_byte, **kwargs)
 
     @classmethod
     def malformed(cls, body: str = '{"choices": [{"message": ', **kwargs: Any) -> Reply:
@@ -300,18 +312,46 @@ class _Handler(BaseHTTPRequestHandler):
             self._reset()
             return
         payload = reply.render(request, number)
+        try:
+            self._reply(reply, payload, fake)
+        except (BrokenPipeError, ConnectionResetError):  # the client gave up waiting
+            self.close_connection = True
+
+    def _reply(self, reply: Reply, payload: bytes, fake: FakeOpenAI) -> None:
         if reply.truncate:
             self._send(reply.status, reply.headers, payload, cut=len(payload) // 2)
+            if reply.reset_mid_body:
+                self._reset()
+        elif reply.drip:
+            self._send(reply.status, reply.headers, payload, drip=reply.drip, closing=fake._closing)
         else:
             self._send(reply.status, reply.headers, payload)
 
-    def _send(self, status: int, headers: Mapping[str, str], body: bytes, *, cut: int | None = None) -> None:
+    def _send(
+        self,
+        status: int,
+        headers: Mapping[str, str],
+        body: bytes,
+        *,
+        cut: int | None = None,
+        drip: float = 0.0,
+        closing: threading.Event | None = None,
+    ) -> None:
         self.send_response(status)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(body)))
         for name, value in headers.items():
             self.send_header(name, value)
         self.end_headers()
+        if drip:
+            self.wfile.flush()
+            self.close_connection = True
+            for byte in body:
+                if closing is not None and closing.wait(drip):
+                    return
+                self.wfile.write(bytes((byte,)))
+                self.wfile.flush()
+            return
         self.wfile.write(body if cut is None else body[:cut])
         if cut is not None:
             self.close_connection = True

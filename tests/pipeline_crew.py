@@ -49,9 +49,20 @@ def run(
 
 
 def task(request: Request) -> str:
-    """The per-call part of a request: its last message, after the source if it carries one."""
-    content = request.messages[-1].get("content") or ""
+    """The per-call part of a request: its last message before any reply (a repair request adds the bad
+    reply and what is wrong with it), after the source if it carries one."""
+    content = first_ask(request)[-1].get("content") or ""
     return content.split("\n</source>\n\n", 1)[-1]
+
+
+def first_ask(request: Request) -> list[dict[str, Any]]:
+    """The request's messages up to the first reply of the model: the conversation of the first attempt."""
+    messages = []
+    for message in request.messages:
+        if message.get("role") in ("assistant", "tool"):
+            break
+        messages.append(message)
+    return messages
 
 
 def source_of(request: Request) -> str | None:

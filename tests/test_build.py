@@ -81,6 +81,7 @@ def test_local_libs_json_lists_what_the_zip_holds(local_addon: Path) -> None:
     present = top_level(entries, "libs/common/") | top_level(entries, f"libs/{target['id']}/")
     importable = {n.split(".")[0] for n in present if not n.endswith((".dist-info", ".libs"))}
     assert importable == private | fallback
+    assert set(spec["pins"]) == private and spec["pins"]["pydantic"] == ["pydantic", "2.11.10"]
     assert {"nltk", "tiktoken", "aiohttp", "networkx", "regex", "setuptools"}.isdisjoint(importable)
     assert not any("llama_index/core/_static/" in n for n in entries)
 

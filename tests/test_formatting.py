@@ -1,11 +1,13 @@
 from __future__ import annotations
 
+import html
 import re
 
 import pytest
 from bs4 import BeautifulSoup, Tag
 
 from addon.pipeline.cards import cloze
+from addon.pipeline.cards.anki_markup import MarkupPolicy
 from addon.pipeline.cards.formatting import format_card, format_cards
 from addon.pipeline.cards.lints import needs_repair
 from addon.pipeline.cards.render import render_markdown
@@ -100,7 +102,7 @@ BENIGN = [
     '<ul><li>one</li><li>two</li></ul><ol start="3"><li>three</li></ol>',
     '<table><thead><tr><th>a</th></tr></thead><tbody><tr><td colspan="2">1</td></tr></tbody></table>',
     '<a href="https://en.wikipedia.org/wiki/RSI" title="RSI">RSI</a> <a href="mailto:a@b.c">mail</a>',
-    '<img alt="chart" src="rsi-chart.png"/> <img src="https://example.com/a.png"/>',
+    '<img alt="chart" src="rsi-chart.png"/> <img src="Diagramm für Zellen (1).svg"/>',
     "<ruby>漢<rt>かん</rt></ruby> <blockquote>quote</blockquote> <kbd>Ctrl</kbd>",
     '<span style="color: #FFAD66; font-weight: bold">def</span>',
     '<td style="text-align: left">cell</td>',
@@ -111,6 +113,36 @@ BENIGN = [
 @pytest.mark.parametrize("html", BENIGN)
 def test_sanitize_keeps_benign_formatting(html: str) -> None:
     assert sanitize_html(html) == html
+
+
+NETWORK_PATHS = [
+    "//evil.example/x.png",
+    "\\\\evil.example\\x.png",
+    "/\\evil.example/x.png",
+    "\\/evil.example/x.png",
+    " //evil.example/x.png",
+    "https://evil.example/pixel.png",
+    "http://evil.example/pixel.png",
+    "file:///etc/passwd",
+    "/_anki/pages/x.png",
+    "../collection.media/x.png",
+    ".hidden.png",
+    "x.png?track=1",
+    "%2F%2Fevil.example%2Fx.png",
+    "C:\\Users\\x.png",
+]
+
+
+@pytest.mark.parametrize("src", NETWORK_PATHS)
+def test_images_only_name_media_files(src: str) -> None:
+    assert sanitize_html(f'<img src="{html.escape(src)}" alt="a">') == '<img alt="a"/>'
+
+
+@pytest.mark.parametrize(
+    "href", ["//evil.example/", "\\\\evil.example", "/\\evil.example", "/_anki/x", "page.html", "#x"]
+)
+def test_links_are_absolute_web_or_mail_addresses(href: str) -> None:
+    assert sanitize_html(f'<a href="{html.escape(href)}">x</a>') == "<a>x</a>"
 
 
 # Markdown rendering
@@ -184,13 +216,16 @@ MATH = [
 ]
 
 
+KEEP_ALL = MarkupPolicy(mathjax=True, latex=True)
+
+
 @pytest.mark.parametrize("text", MATH)
 def test_math_survives_markdown(text: str) -> None:
-    assert render_markdown(text) == text
+    assert render_markdown(text, KEEP_ALL) == text
 
 
 def test_math_is_escaped_as_text() -> None:
-    assert render_markdown(r"\(a <b> c\)") == r"\(a &lt;b&gt; c\)"
+    assert render_markdown(r"\(a <b> c\)", KEEP_ALL) == r"\(a &lt;b&gt; c\)"
 
 
 # Code
@@ -299,3 +334,43 @@ def test_format_cards_adds_cross_card_lints() -> None:
     ]
     first, second = format_cards(cards)
     assert first.lints == [] and [f.lint_id for f in second.lints] == ["duplicate-card"]
+
+
+PATHOLOGICAL = [
+    (">" * 3000 + " deep", "quotes or lists are nested 3000 levels deep; at most 20 can be shown"),
+    ("\n".join("  " * i + "- x" for i in range(40)), "quotes or lists are nested 21 levels deep"),
+    ("[" * 3000 + "](x)", "it has 3000 “[” outside code blocks; at most 300 can be shown"),
+    ("<div>" * 500 + "x", "HTML elements are nested more than 100 levels deep"),
+    ("<b>" * 1200, "HTML elements are nested more than 100 levels deep"),
+]
+
+
+@pytest.mark.parametrize(("extra", "problem"), PATHOLOGICAL)
+def test_a_card_that_cannot_be_rendered_gets_a_blocking_finding(extra: str, problem: str) -> None:
+    card = format_card(Card(id="p", draft=BasicCard(question="Deep?", answer="Yes", extra=extra)))
+
+    assert card.fields == {} and needs_repair(card)
+    (finding,) = card.lints
+    assert finding.lint_id == "render-failed" and problem in finding.message
+
+
+def test_code_blocks_may_hold_brackets_and_indentation() -> None:
+    lines = [" " * (4 + 44 * (i % 2)) + f"m[[[[[{i}]]]]]" for i in range(120)]  # 600 "[", 48 columns deep
+    code = "```python\n" + "\n".join(lines) + "\n```"
+    card = format_card(Card(id="c", draft=BasicCard(question="Code?", answer="Yes", extra=code)))
+
+    assert not needs_repair(card) and "render-failed" not in {finding.lint_id for finding in card.lints}
+    assert "m[[[[[119]]]]]" in BeautifulSoup(card.fields["Extra"], "html.parser").get_text()
+
+
+def test_one_card_that_cannot_be_rendered_leaves_the_others_alone() -> None:
+    cards = [
+        Card(id="a", draft=BasicCard(question="What is RSI?", answer="A momentum indicator")),
+        Card(id="b", draft=BasicCard(question="Deep?", answer="x", extra=">" * 500)),
+        Card(id="c", draft=BasicCard(question="What is RSI?", answer="A momentum indicator")),
+    ]
+    first, broken, duplicate = format_cards(cards)
+
+    assert first.fields and first.lints == [] and broken.fields == {}
+    assert [f.lint_id for f in broken.lints] == ["render-failed"]
+    assert [f.lint_id for f in duplicate.lints] == ["duplicate-card"]

@@ -232,7 +232,7 @@ CASES: dict[str, tuple[list[CardDraft], list[CardDraft]]] = {
 
 
 def test_every_lint_has_cases() -> None:
-    assert set(CASES) | {"duplicate-card", "near-duplicate"} == set(LINTS)
+    assert set(CASES) | {"duplicate-card", "near-duplicate", "render-failed"} == set(LINTS)
 
 
 ROWS = [
@@ -316,7 +316,14 @@ def test_registry_describes_every_lint() -> None:
     for lint_id, lint in LINTS.items():
         assert lint.id == lint_id and lint.description.endswith((".", ")"))
     blocking = {lint_id for lint_id, lint in LINTS.items() if lint.blocking}
-    assert blocking == {"empty-field", "cloze-in-basic", "cloze-missing", "cloze-syntax", "unbalanced-html"}
+    assert blocking == {
+        "empty-field",
+        "cloze-in-basic",
+        "cloze-missing",
+        "cloze-syntax",
+        "unbalanced-html",
+        "render-failed",
+    }
 
 
 def test_needs_repair_only_for_blocking_findings() -> None:

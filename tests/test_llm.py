@@ -203,18 +203,81 @@ def test_after_a_failed_repair_the_original_request_is_tried_once_more(fake_open
     assert fresh == first
 
 
-def test_three_invalid_replies_raise_structured_output_error(fake_openai: FakeOpenAI) -> None:
+def test_invalid_replies_are_asked_again_until_the_steps_requests_are_spent(fake_openai: FakeOpenAI) -> None:
     fake_openai.on("Pair", Reply.json({"front": "Q"}))
-    client = LLMClient(fake_openai.settings())
+    client = LLMClient(fake_openai.settings(max_attempts=3))
 
     with pytest.raises(StructuredOutputError) as caught:
         ask(client, step="review")
 
     message = str(caught.value)
     assert "step 'review'" in message and "Pair" in message and "back: Field required" in message
-    assert "\n" not in message
-    assert len(fake_openai.requests) == 3
+    assert "(3 requests)" in message and "\n" not in message
+    first, repair, fresh = fake_openai.bodies()
+    assert len(repair["messages"]) == 4 and fresh == first
     assert client.usage.snapshot().requests == 3
+
+
+def test_transport_retries_and_invalid_replies_share_one_budget(fake_openai: FakeOpenAI) -> None:
+    """Up to 12 requests for one step before (4 attempts for each of 3 asks); now max_attempts in all."""
+    fake_openai.on("Pair", Reply.error(503), Reply.json({"front": "Q"}))
+
+    with pytest.raises(StructuredOutputError):
+        ask(LLMClient(fake_openai.settings(max_attempts=4)))
+
+    assert len(fake_openai.requests) == 4
+
+
+def test_every_request_bounds_the_reply(fake_openai: FakeOpenAI) -> None:
+    fake_openai.script(Reply.json(GOOD), Reply.json(GOOD))
+    ask(LLMClient(fake_openai.settings()))
+    ask(LLMClient(fake_openai.settings(max_reply_tokens=4000, context_window=4096)))
+
+    assert [body["max_tokens"] for body in fake_openai.bodies()] == [8000, 2048]
+
+
+def test_servers_that_want_max_completion_tokens_get_it(fake_openai: FakeOpenAI) -> None:
+    refusal = (
+        "Unsupported parameter: 'max_tokens' is not supported with this model. Use 'max_completion_tokens'."
+    )
+    fake_openai.script(Reply.error(400, refusal), Reply.json(GOOD), Reply.json(GOOD))
+    client = LLMClient(fake_openai.settings())
+
+    assert ask(client) == Pair(**GOOD)
+    run(client, lambda c: c.structured(Pair, MESSAGES, step="again"))
+
+    first, second, third = fake_openai.bodies()
+    assert "max_tokens" in first and "max_tokens" not in second
+    assert second["max_completion_tokens"] == third["max_completion_tokens"] == 8000
+
+
+def test_a_reply_cut_at_the_token_limit_is_asked_again_shorter(fake_openai: FakeOpenAI) -> None:
+    fake_openai.script(Reply.text('{"front": "Q", "ba', finish_reason="length"), Reply.json(GOOD))
+
+    assert ask(LLMClient(fake_openai.settings())) == Pair(**GOOD)
+
+    repair = fake_openai.bodies()[1]["messages"][-1]["content"]
+    assert "cut off at the length limit; reply again, shorter" in repair
+
+
+def test_a_huge_reply_is_not_read_and_not_echoed(fake_openai: FakeOpenAI) -> None:
+    fake_openai.script(Reply.text("x" * 5_000_000), Reply.text("{" + "y" * 100_000), Reply.json(GOOD))
+
+    assert ask(LLMClient(fake_openai.settings())) == Pair(**GOOD)
+
+    huge, repairless, echo = fake_openai.bodies()
+    assert repairless == huge, "a reply that was not read cannot be repaired: asked afresh"
+    assert len(json.dumps(echo)) < len(json.dumps(huge)) + 9000, "a long bad reply is echoed cut"
+
+
+def test_a_slow_drip_is_cut_at_the_request_timeout(fake_openai: FakeOpenAI) -> None:
+    fake_openai.on("Pair", Reply.dripping(GOOD, seconds_per_byte=0.05))
+    started = time.monotonic()
+
+    with pytest.raises(LLMError, match=r"did not answer within 0\.5 s, 2 times"):
+        ask(LLMClient(fake_openai.settings(request_timeout=0.5, max_attempts=2)))
+
+    assert time.monotonic() - started < 2.5
 
 
 # --- retries ----------------------------------------------------------------------------------------------
@@ -256,10 +319,10 @@ def test_server_errors_are_retried_until_an_answer(fake_openai: FakeOpenAI) -> N
 
 
 def test_reset_connections_and_cut_off_bodies_are_retried(fake_openai: FakeOpenAI) -> None:
-    fake_openai.script(Reply.dropped(), Reply.truncated(GOOD), Reply.json(GOOD))
+    fake_openai.script(Reply.dropped(), Reply.truncated(GOOD), Reply.reset_midway(GOOD), Reply.json(GOOD))
 
-    assert ask(LLMClient(fake_openai.settings())) == Pair(**GOOD)
-    assert len(fake_openai.requests) == 3
+    assert ask(LLMClient(fake_openai.settings(max_attempts=4))) == Pair(**GOOD)
+    assert len(fake_openai.requests) == 4
 
 
 def test_attempts_per_request_are_capped(fake_openai: FakeOpenAI) -> None:
@@ -305,12 +368,14 @@ def test_a_base_url_without_http_scheme_is_named_as_such() -> None:
         ask(client)
 
 
-def test_a_body_that_is_not_a_chat_completion_is_not_retried(fake_openai: FakeOpenAI) -> None:
-    fake_openai.script(Reply.malformed())
+def test_an_answer_without_a_completion_is_asked_again_then_named(fake_openai: FakeOpenAI) -> None:
+    fake_openai.script(Reply.malformed('{"choices": []}'), Reply.json(GOOD))
+    assert ask(LLMClient(fake_openai.settings())) == Pair(**GOOD)
 
+    fake_openai.on("Pair", Reply.malformed())
     with pytest.raises(LLMError, match="not a chat completion; check the base URL"):
-        ask(LLMClient(fake_openai.settings()))
-    assert len(fake_openai.requests) == 1
+        ask(LLMClient(fake_openai.settings(max_attempts=2)))
+    assert len(fake_openai.requests) == 4
 
 
 # --- keys -------------------------------------------------------------------------------------------------

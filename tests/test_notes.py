@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import contextmanager
 from hashlib import sha1
 from pathlib import Path
 
@@ -17,7 +18,7 @@ from anki.hooks import note_will_be_added
 from anki.notes import Note
 
 from addon.notes import add_cards, ensure_notetype, write_apkg
-from addon.notes.insert import UNDO_NAME
+from addon.notes.insert import UNDO_NAME, MissingDeck
 from addon.notes.notetypes import CSS, MARKER, SPECS, find_notetype
 from addon.pipeline.cards.formatting import note_fields
 from addon.pipeline.models import BasicCard, Card, ClozeCard, Provenance
@@ -67,8 +68,8 @@ def test_note_types_are_created_once_and_reused(col: Collection) -> None:
 
     assert ensure_notetype(col, "basic")["id"] == basic_type["id"]
     assert [nt.name for nt in col.models.all_names_and_ids()].count(SPECS["basic"].name) == 1
-    assert col.models.field_names(basic_type) == ["Front", "Back", "Extra"]
-    assert col.models.field_names(cloze_type) == ["Text", "Extra"]
+    assert col.models.field_names(basic_type) == ["Front", "Back", "Extra", "Source"]
+    assert col.models.field_names(cloze_type) == ["Text", "Extra", "Source"]
     assert (basic_type["type"], cloze_type["type"]) == (0, 1)
     assert "{{Extra}}" in basic_type["tmpls"][0]["afmt"]
     assert "{{cloze:Text}}" in cloze_type["tmpls"][0]["qfmt"]
@@ -110,7 +111,7 @@ def test_add_cards_is_one_undo_step(col: Collection, deck: DeckId) -> None:
 
     assert (result.added, result.skipped) == (4, 0)
     assert col.note_count() == 4 and col.card_count() == 5
-    assert {col.get_note(nid).cards()[0].did for nid in result.note_ids} == {deck}
+    assert {col.get_note(nid).cards()[0].did for nid in result.note_ids.values()} == {deck}
     assert col.undo_status().undo == UNDO_NAME
     col.undo()
     assert col.note_count() == 0
@@ -133,8 +134,8 @@ def test_fields_and_tags(col: Collection, deck: DeckId) -> None:
 
     [basic_note] = notes_of(col, "basic")
     [cloze_note] = notes_of(col, "cloze")
-    assert basic_note.fields == ["<b>Q</b>", "<i>A</i>", "more"]
-    assert cloze_note.fields == ["The {{c1::sun}} is a star", "<p>Astronomy</p>"]
+    assert basic_note.fields == ["<b>Q</b>", "<i>A</i>", "more", ""]
+    assert cloze_note.fields == ["The {{c1::sun}} is a star", "<p>Astronomy</p>", ""]
     assert {t.lower() for t in basic_note.tags} == {
         "machine_learning",
         "a::b",
@@ -162,22 +163,57 @@ def test_duplicates_are_skipped(col: Collection, deck: DeckId) -> None:
     assert col.note_count() == 3
 
 
-def test_a_failing_batch_adds_nothing(col: Collection, deck: DeckId) -> None:
-    def refuse_third(col: Collection, note: Note, deck_id: DeckId) -> None:
-        if note.fields[0] == "Question 2":
+@contextmanager
+def another_addon_refusing(front: str) -> Iterator[None]:
+    """Another add-on's hook that raises when the note with this front is added."""
+
+    def refuse(col: Collection, note: Note, deck_id: DeckId) -> None:
+        if note.fields[0] == front:
             raise RuntimeError("another add-on refuses")
 
-    undo_before = col.undo_status().undo
-    note_will_be_added.append(refuse_third)
+    note_will_be_added.append(refuse)
     try:
-        with pytest.raises(RuntimeError):
-            add_cards(col, [basic(f"Question {i}") for i in range(4)], deck_id=deck)
+        yield
     finally:
-        note_will_be_added.remove(refuse_third)
+        note_will_be_added.remove(refuse)
+
+
+def test_a_failing_batch_adds_nothing(col: Collection, deck: DeckId) -> None:
+    undo_before = col.undo_status().undo
+    with another_addon_refusing("Question 2"), pytest.raises(RuntimeError):
+        add_cards(col, [basic(f"Question {i}") for i in range(4)], deck_id=deck)
 
     assert col.note_count() == 0
     assert find_notetype(col, "basic") is None
     assert col.undo_status().undo == undo_before
+
+
+def test_after_a_failed_batch_a_retry_adds_each_card_once(col: Collection, deck: DeckId) -> None:
+    cards = [basic(f"Question {i}") for i in range(4)]
+    with another_addon_refusing("Question 2"), pytest.raises(RuntimeError):
+        add_cards(col, cards, deck_id=deck)
+
+    assert add_cards(col, cards, deck_id=deck).added == 4
+    again = add_cards(col, cards, deck_id=deck)
+    assert (again.added, again.skipped) == (0, 4) and col.note_count() == 4
+
+
+def test_a_deck_deleted_meanwhile_adds_nothing_and_says_so(col: Collection, deck: DeckId) -> None:
+    col.decks.remove([deck])
+
+    with pytest.raises(MissingDeck, match="the deck chosen for them no longer exists"):
+        add_cards(col, [basic("Question")], deck_id=deck)
+    assert col.note_count() == 0
+
+
+def test_a_note_type_deleted_meanwhile_is_made_again(col: Collection, deck: DeckId) -> None:
+    add_cards(col, [basic("First")], deck_id=deck)
+    notetype = find_notetype(col, "basic")
+    assert notetype is not None
+    col.models.remove(notetype["id"])
+
+    assert add_cards(col, [basic("First"), basic("Second")], deck_id=deck).added == 2
+    assert [note["Front"] for note in notes_of(col, "basic")] == ["First", "Second"]
 
 
 def test_unrendered_cards_use_their_draft_text(col: Collection, deck: DeckId) -> None:
@@ -185,7 +221,7 @@ def test_unrendered_cards_use_their_draft_text(col: Collection, deck: DeckId) ->
 
     add_cards(col, [card], deck_id=deck)
 
-    assert notes_of(col, "basic")[0].fields == list(note_fields(card.draft).values())
+    assert notes_of(col, "basic")[0].fields == [*note_fields(card.draft).values(), ""]
     assert "<strong>yes</strong>" in notes_of(col, "basic")[0]["Back"]
 
 
@@ -204,7 +240,7 @@ def test_apkg_imports_into_a_fresh_collection(tmp_path: Path, col: Collection) -
     import_apkg(col, path)
     [basic_note] = notes_of(col, "basic")
     [cloze_note] = notes_of(col, "cloze")
-    assert basic_note.fields == ["Capital of Italy?", "Rome", ""]
+    assert basic_note.fields == ["Capital of Italy?", "Rome", "", ""]
     assert cloze_note["Text"] == "{{c1::Rome}} is in Italy"
     assert {t.lower() for t in basic_note.tags} == {"geo", "ai-generated"}
     assert col.decks.name(basic_note.cards()[0].did) == "Geo::Europe"

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from addon.pipeline import CardsChanged, ProgressEvent, Source, StepFinished, StepStarted
+from addon.pipeline import CardsChanged, CardsReady, ProgressEvent, Source, StepFinished, StepStarted
 
 from .fake_openai import FakeOpenAI, Reply
 from .pipeline_crew import Crew, cards_in, long_text, run, task
@@ -156,7 +156,9 @@ def test_progress_events_arrive_in_order(fake_openai: FakeOpenAI) -> None:
     events: list[ProgressEvent] = []
     result = run(fake_openai, Crew(), on_event=events.append)
 
-    steps = [(type(e).__name__, e.role, e.topic) for e in events if not isinstance(e, CardsChanged)]
+    steps = [
+        (type(e).__name__, e.role, e.topic) for e in events if not isinstance(e, CardsChanged | CardsReady)
+    ]
     assert steps[:2] == [("StepStarted", "Topic Analyzer", ""), ("StepFinished", "Topic Analyzer", "")]
     for batch in BATCHES:
         order = [(kind, role) for kind, role, t in steps if t == batch]
@@ -170,7 +172,7 @@ def test_progress_events_arrive_in_order(fake_openai: FakeOpenAI) -> None:
     assert [e.cards_so_far for e in finished] == sorted(e.cards_so_far for e in finished)
     assert finished[-1].cards_so_far == len(result.cards)
     assert finished[-1].usage.requests == result.usage.requests
-    assert all(isinstance(e, StepStarted | StepFinished | CardsChanged) for e in events)
+    assert all(isinstance(e, StepStarted | StepFinished | CardsChanged | CardsReady) for e in events)
     changed = [e for e in events if isinstance(e, CardsChanged)]
     assert len(changed) == 3 and all(e.changes == ["Card 1: shorter answer."] for e in changed)
     assert str(finished[-1]).startswith("Formatter: ")

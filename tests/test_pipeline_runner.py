@@ -12,6 +12,7 @@ import pytest
 
 from addon.pipeline import (
     Card,
+    CardsReady,
     PipelineRun,
     ProgressEvent,
     RunResult,
@@ -28,6 +29,7 @@ from .pipeline_crew import (
     cards_in,
     is_excerpt_of,
     long_text,
+    made_up_word,
     run,
     settings_for,
     source_of,
@@ -50,7 +52,7 @@ def first_fast_then_slow(slow: str, seconds: float) -> Any:
     return delay
 
 
-def test_cancel_from_another_thread_returns_soon_with_the_finished_cards(fake_openai: FakeOpenAI) -> None:
+def test_cancel_from_another_thread_returns_soon_with_every_card_made(fake_openai: FakeOpenAI) -> None:
     fake_openai.handler = Crew(delay=first_fast_then_slow("Review", 30.0))
     one_topic_done = threading.Event()
 
@@ -67,8 +69,7 @@ def test_cancel_from_another_thread_returns_soon_with_the_finished_cards(fake_op
 
     assert time.monotonic() - started < 1.0
     assert result.cancelled
-    assert_one_batch(result.cards)
-    assert all(card.fields for card in result.cards)
+    assert_one_batch_reviewed(result.cards)
 
 
 def test_cancel_before_the_run_starts_gives_an_empty_cancelled_result(fake_openai: FakeOpenAI) -> None:
@@ -80,7 +81,7 @@ def test_cancel_before_the_run_starts_gives_an_empty_cancelled_result(fake_opena
     assert result.cancelled and result.cards == []
 
 
-def test_the_run_timeout_keeps_what_is_finished_and_says_so(fake_openai: FakeOpenAI) -> None:
+def test_the_run_timeout_keeps_every_card_made_and_says_so(fake_openai: FakeOpenAI) -> None:
     fake_openai.handler = Crew(delay=first_fast_then_slow("Review", 30.0))
     run_ = PipelineRun([SOURCE], settings_for(fake_openai, run_timeout=1.5))
     started = time.monotonic()
@@ -91,14 +92,17 @@ def test_the_run_timeout_keeps_what_is_finished_and_says_so(fake_openai: FakeOpe
     assert not result.cancelled
     assert [error.step for error in result.errors] == ["run"]
     assert "1.5 s" in result.errors[0].message
-    assert_one_batch(result.cards)
+    assert_one_batch_reviewed(result.cards)
 
 
-def assert_one_batch(cards: list[Card]) -> None:
-    """The cards are those of one batch of the five topics: 9 per topic."""
-    topics = sorted({card.provenance.topic for card in cards})
+def assert_one_batch_reviewed(cards: list[Card]) -> None:
+    """Every card made is there, formatted (9 per topic); those reviewed are one batch's."""
+    assert len(cards) == 45 and all(card.fields for card in cards)
+    assert all("Formatter" in card.provenance.agents for card in cards)
+    reviewed = [card for card in cards if "Reviewer" in card.provenance.agents]
+    topics = sorted({card.provenance.topic for card in reviewed})
     assert topics in [sorted(batch.split("; ")) for batch in BATCHES]
-    assert len(cards) == 9 * len(topics)
+    assert len(reviewed) == 9 * len(topics), "one batch was reviewed; the others' cards were formatted"
 
 
 def test_listeners_run_on_the_worker_thread_and_cannot_break_the_run(fake_openai: FakeOpenAI) -> None:
@@ -197,3 +201,141 @@ def test_regeneration_of_a_long_source_reads_only_the_cards_chunks(fake_openai: 
 
     text = source_of(crew.requests("Revision")[0]) or ""
     assert "## Indicator family 12" in text and "## Indicator family 1\n" not in text
+
+
+# What the dialog relies on: batches streamed as they finish, a completion callback, exact replacement ids
+
+
+def test_each_batch_s_cards_arrive_as_it_finishes_and_on_done_comes_last(fake_openai: FakeOpenAI) -> None:
+    fake_openai.handler = Crew(cards_per_topic=2)
+    ready: list[CardsReady] = []
+    done: list[tuple[int, bool]] = []
+
+    def on_done(run_: PipelineRun) -> None:
+        done.append((threading.get_ident(), bool(run_.result(timeout=0).cards)))
+
+    run_ = PipelineRun(
+        [SOURCE],
+        settings_for(fake_openai),
+        on_event=lambda event: ready.append(event) if isinstance(event, CardsReady) else None,
+        on_done=on_done,
+    )
+    run_.start()
+    result = run_.result(timeout=20)
+    deadline = time.monotonic() + 5
+    while not done and time.monotonic() < deadline:
+        time.sleep(0.01)
+
+    assert len(ready) == 3 and {event.batch for event in ready} == {(0, n) for n in range(3)}
+    assert sorted(event.topic for event in ready) == sorted(BATCHES)
+    topics = [len(event.topic.split("; ")) for event in ready]
+    assert [event.topics_done for event in ready] == list(itertools.accumulate(topics)), "topics done"
+    assert {event.topics_total for event in ready} == {5}
+    streamed = {card.id for event in ready for card in event.cards}
+    assert streamed == {card.id for card in result.cards}
+    assert all(card.fields for event in ready for card in event.cards)
+    assert done == [(done[0][0], True)] and done[0][0] != threading.get_ident()
+
+
+class Listener:
+    """What a dialog gets: every `CardsReady` in order, then "done"."""
+
+    def __init__(self) -> None:
+        self.log: list[CardsReady | str] = []
+        self.done = threading.Event()
+
+    def on_event(self, event: ProgressEvent) -> None:
+        if isinstance(event, CardsReady):
+            self.log.append(event)
+
+    def on_done(self, run_: PipelineRun) -> None:
+        self.log.append("done")
+        self.done.set()
+
+    def batches(self) -> list[CardsReady]:
+        assert self.done.wait(10) and self.log[-1] == "done", "on_done comes once, after every batch"
+        return [event for event in self.log if isinstance(event, CardsReady)]
+
+
+def assert_streamed_as_result(batches: list[CardsReady], result: RunResult) -> None:
+    """The cards of each batch as last sent, in batch order, are the result's cards: none lost, none twice."""
+    last = {event.batch: event.cards for event in batches}
+    streamed = [card for batch in sorted(last) for card in last[batch]]
+    assert [card.id for card in streamed] == [card.id for card in result.cards]
+    assert [card.draft for card in streamed] == [card.draft for card in result.cards]
+    assert [card.fields for card in streamed] == [card.fields for card in result.cards]
+
+
+@pytest.mark.parametrize("end", ["Stop", "time limit"])
+def test_batches_formatted_at_the_end_of_a_stopped_run_are_streamed_once_before_on_done(
+    fake_openai: FakeOpenAI, end: str
+) -> None:
+    fake_openai.handler = Crew(delay=first_fast_then_slow("Review", 30.0))
+    listener = Listener()
+    settings = settings_for(fake_openai, run_timeout=1.5 if end == "time limit" else 600)
+    run_ = PipelineRun([SOURCE], settings, on_event=listener.on_event, on_done=listener.on_done)
+    run_.start()
+    if end == "Stop":
+        deadline = time.monotonic() + 20
+        while not listener.log and time.monotonic() < deadline:  # one batch reviewed and formatted
+            time.sleep(0.01)
+        run_.cancel()
+    result = run_.result(timeout=10)
+    batches = listener.batches()
+
+    assert len(result.cards) == 45
+    assert sorted(event.batch for event in batches) == [(0, n) for n in range(3)], "each batch once"
+    assert all("Reviewer" in card.provenance.agents for card in batches[0].cards)
+    assert_streamed_as_result(batches, result)
+
+
+def test_a_batch_formatted_again_is_streamed_again_and_its_last_cards_are_the_result(
+    fake_openai: FakeOpenAI,
+) -> None:
+    """The orchestrator formats, then reviews (the first batch's review comes back, the next never does):
+    the run's time limit leaves the first batch's reviewed cards to be formatted at the end."""
+    decisions = ["Topic Analyzer", "Q&A Generator", "Formatter", "Reviewer", "END"]
+    fake_openai.handler = Crew(decisions=decisions, delay=first_fast_then_slow("Review", 30.0))
+    listener = Listener()
+    settings = settings_for(fake_openai, mode="orchestrator", run_timeout=2.0)
+    run_ = PipelineRun([SOURCE], settings, on_event=listener.on_event, on_done=listener.on_done)
+    run_.start()
+    result = run_.result(timeout=10)
+    batches = listener.batches()
+
+    assert [error.step for error in result.errors] == ["run"]
+    assert [event.batch for event in batches] == [(0, n) for n in range(3)] + [(0, 0)]
+    assert batches[0].cards != batches[-1].cards
+    assert_streamed_as_result(batches, result)
+
+
+def test_on_done_is_called_for_a_cancelled_run_too(fake_openai: FakeOpenAI) -> None:
+    fake_openai.handler = Crew(delay=lambda schema, request: 5.0)
+    done = threading.Event()
+    run_ = PipelineRun([SOURCE], settings_for(fake_openai), on_done=lambda run_: done.set())
+    run_.start()
+    time.sleep(0.3)
+    run_.cancel()
+    assert done.wait(3)
+    assert run_.result(timeout=0).cancelled
+
+
+def test_regenerating_a_card_split_from_another_replaces_exactly_that_card(fake_openai: FakeOpenAI) -> None:
+    def split_first(cards: list[dict[str, Any]]) -> dict[str, Any]:
+        first = cards[0]["front"]  # halves of their own: a repeat of another card would be dropped
+        halves = [
+            {"kind": "basic", "front": f"{first} ({n})", "back": made_up_word(first, n)} for n in (1, 2)
+        ]
+        return {"edits": [{"card": 1, "action": "split", "cards": halves}], "changes": ["split"]}
+
+    first = run(fake_openai, Crew(cards_per_topic=2, review=split_first))
+    parent, child = first.cards[0], first.cards[1]
+    assert child.id.startswith(parent.id + ".")
+
+    result = regenerate(fake_openai, Crew(), [child], "make it a cloze")
+
+    assert [card.replaces for card in result.cards] == [child.id]
+    merged = apply_regeneration(first.cards, result)
+    assert merged[0] == parent, "the card it was split from stays"
+    assert isinstance(merged[1].draft, ClozeCard) and merged[1].replaces is None
+    assert merged[2:] == first.cards[2:]

@@ -255,31 +255,71 @@ def test_universal_build_runs_on_python_313(
     assert out["files"]["pydantic"].startswith(f"{libs}/common/")
 
 
-@pytest.mark.parametrize(("name", "version"), [("pydantic", "1.10.99"), ("llama_index", None)])
-def test_another_addons_copy_already_loaded(
-    addons21: Path, anki_site: Path, other_addon: Path, name: str, version: str | None
+ACTIVATE_AFTER = """
+import {name}
+from {package} import vendor_loader
+try:
+    vendor_loader.activate()
+    error = None
+except vendor_loader.VendorError as e:
+    error = str(e)
+finders = sum(type(f).__name__ == "VendorFinder" for f in sys.meta_path)
+works = None
+if error is None:
+    import llama_index.core, tenacity
+    works = tenacity.__file__
+print(json.dumps({{"error": error, "finders": finders, "works": works}}))
+"""
+
+
+@pytest.mark.parametrize(
+    ("name", "found"), [("pydantic", "pydantic 1.10.99"), ("llama_index", "llama_index (of unknown version)")]
+)
+def test_another_addons_other_version_already_loaded(
+    addons21: Path, anki_site: Path, other_addon: Path, name: str, found: str
 ) -> None:
-    out = run_fresh(
-        f"""
-        import {name}
-        from {PACKAGE} import vendor_loader
-        try:
-            vendor_loader.activate()
-            error = None
-        except vendor_loader.VendorError as e:
-            error = str(e)
-        finders = sum(type(f).__name__ == "VendorFinder" for f in sys.meta_path)
-        print(json.dumps({{"error": error, "finders": finders}}))
-        """,
-        other_addon,
-        anki_site,
-        addons21,
-    )
+    out = run_fresh(ACTIVATE_AFTER.format(name=name, package=PACKAGE), other_addon, anki_site, addons21)
     assert out["finders"] == 0
-    assert f"copy of {name}" in out["error"] and str(other_addon / name) in out["error"]
-    assert "cannot run alongside that add-on" in out["error"]
-    if version:
-        assert version in out["error"]
+    assert f"copy of {found} from {other_addon / name}" in out["error"]
+    assert "Two versions of" in out["error"] and "disable one of the two add-ons" in out["error"]
+    if name == "pydantic":
+        assert f"needs pydantic {pins()['pydantic']}" in out["error"]
+
+
+def other_addon_with(tmp_path: Path, version: str) -> Path:
+    """An add-on installed from AnkiWeb (folder 1234567, named in meta.json) that carries tenacity `version`
+    in its own vendor/ folder, put on sys.path: the real package when it is our pin, else a stand-in."""
+    vendor = tmp_path / "addons21" / "1234567" / "vendor"
+    vendor.mkdir(parents=True)
+    (vendor.parent / "meta.json").write_text(json.dumps({"name": "Other Add-on"}))
+    if version == pins()["tenacity"]:
+        environment(vendor / "site", {"tenacity": "tenacity"})
+        return vendor / "site"
+    (vendor / "tenacity").mkdir()
+    (vendor / "tenacity" / "__init__.py").write_text("")
+    (vendor / f"tenacity-{version}.dist-info").mkdir()
+    (vendor / f"tenacity-{version}.dist-info" / "METADATA").write_text(
+        f"Name: tenacity\nVersion: {version}\n"
+    )
+    return vendor
+
+
+def test_another_addons_copy_of_our_version_is_used(addons21: Path, anki_site: Path, tmp_path: Path) -> None:
+    vendor = other_addon_with(tmp_path, pins()["tenacity"])
+    out = run_fresh(ACTIVATE_AFTER.format(name="tenacity", package=PACKAGE), vendor, anki_site, addons21)
+    assert out["error"] is None and out["finders"] == 1
+    assert out["works"].startswith(str(vendor)), "the copy already loaded is the one in use"
+
+
+def test_a_mismatch_names_the_addon_it_came_from(addons21: Path, anki_site: Path, tmp_path: Path) -> None:
+    vendor = other_addon_with(tmp_path, "8.2.0")
+    out = run_fresh(ACTIVATE_AFTER.format(name="tenacity", package=PACKAGE), vendor, anki_site, addons21)
+    assert out["finders"] == 0
+    assert out["error"].startswith(
+        "AI Card Generator cannot start: the add-on “Other Add-on” (1234567) has already loaded its own copy"
+        f" of tenacity 8.2.0 from {vendor / 'tenacity' / '__init__.py'}, and AI Card Generator needs"
+        f" tenacity {pins()['tenacity']}."
+    )
 
 
 def test_no_build_for_this_system(local_addon: Path, anki_site: Path, tmp_path: Path) -> None:

@@ -4,18 +4,23 @@ A note type is ours if it carries the `MARKER` key (it survives renames, clones 
 its fields are found by their field `tag`, so renamed or reordered fields keep working. The marker
 remembers a hash of the CSS and templates we last wrote: a newer add-on replaces them only while
 the hash still matches, i.e. while the user has not edited them.
+
+Fields a newer version adds (Source, where a card came from) are added to an existing note type only when
+the caller allows it: adding a field changes the collection's schema, which costs a full sync, so the UI asks
+first (`needs_new_fields`), as Anki does.
 """
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass
 from hashlib import sha1
 from pathlib import Path
 from typing import Literal
 
-from anki.collection import Collection
+from anki.collection import Collection, OpChanges
 from anki.consts import MODEL_CLOZE, MODEL_STD
-from anki.models import NotetypeDict, NotetypeId
+from anki.models import FieldDict, NotetypeDict, NotetypeId
 
 Kind = Literal["basic", "cloze"]
 
@@ -23,7 +28,9 @@ MARKER = "aiCardGenerator"
 CSS = (Path(__file__).parent / "card.css").read_text(encoding="utf-8")
 
 # Field tags are Anki's own way to identify a field independently of its name (Image Occlusion uses them).
-FIELD_TAGS = {"Front": 1, "Back": 2, "Text": 3, "Extra": 4}
+FIELD_TAGS = {"Front": 1, "Back": 2, "Text": 3, "Extra": 4, "Source": 5}
+SOURCE_FIELD = "Source"
+"""Where a card came from, for people: the source note's title and id, or the pasted text's title."""
 
 _EXTRA = '\n{{#Extra}}<div class="aicg aicg-extra">{{Extra}}</div>{{/Extra}}'
 
@@ -49,7 +56,7 @@ SPECS: dict[Kind, _Spec] = {
     "basic": _Spec(
         name="AI Card Generator Basic",
         type=MODEL_STD,
-        fields=("Front", "Back", "Extra"),
+        fields=("Front", "Back", "Extra", SOURCE_FIELD),
         template=_Template(
             name="Card 1",
             qfmt='<div class="aicg aicg-front">{{Front}}</div>',
@@ -60,7 +67,7 @@ SPECS: dict[Kind, _Spec] = {
     "cloze": _Spec(
         name="AI Card Generator Cloze",
         type=MODEL_CLOZE,
-        fields=("Text", "Extra"),
+        fields=("Text", "Extra", SOURCE_FIELD),
         template=_Template(
             name="Cloze",
             qfmt='<div class="aicg aicg-cloze">{{cloze:Text}}</div>',
@@ -98,16 +105,60 @@ def find_notetype(col: Collection, kind: Kind) -> NotetypeDict | None:
     return min(ours, key=lambda nt: (nt["name"] != SPECS[kind].name, nt["id"]))
 
 
-def ensure_notetype(col: Collection, kind: Kind) -> NotetypeDict:
-    """Our note type of this kind, created if missing and refreshed if the user has not edited it."""
+def ensure_notetype(col: Collection, kind: Kind, *, add_fields: bool = True) -> NotetypeDict:
+    """Our note type of this kind, created if missing and refreshed if the user has not edited it;
+    with `add_fields`, fields this version has and the note type lacks are added (a schema change)."""
     notetype = find_notetype(col, kind)
     if notetype is None:
         return _create(col, kind)
-    if _refresh(notetype, kind):
+    changed = _refresh(notetype, kind)
+    if add_fields and (missing := _missing_fields(notetype, kind)):
+        for name in missing:
+            col.models.add_field(notetype, _new_field(col, kind, name))
+        changed = True
+    if changed:
         col.models.update_dict(notetype)
         notetype = col.models.get(NotetypeId(notetype["id"]))
         assert notetype is not None
     return notetype
+
+
+def prepare_notetypes(col: Collection) -> OpChanges:
+    """Both note types created or refreshed, ready to render cards with (fields are not added here)."""
+    changed = False
+    for kind in SPECS:
+        before = find_notetype(col, kind)
+        after = ensure_notetype(col, kind, add_fields=False)
+        changed |= before is None or before.get("mod") != after.get("mod")
+    return OpChanges(notetype=changed)
+
+
+def notetypes_ready(col: Collection) -> bool:
+    """Whether `prepare_notetypes` would change nothing."""
+    for kind in SPECS:
+        notetype = find_notetype(col, kind)
+        if notetype is None or _refresh(copy.deepcopy(notetype), kind):
+            return False
+    return True
+
+
+def needs_new_fields(col: Collection) -> bool:
+    """Whether one of our existing note types lacks a field this version adds."""
+    return any(
+        (notetype := find_notetype(col, kind)) is not None and _missing_fields(notetype, kind)
+        for kind in SPECS
+    )
+
+
+def _missing_fields(notetype: NotetypeDict, kind: Kind) -> list[str]:
+    return [name for name in SPECS[kind].fields if name not in field_ords(notetype, kind)]
+
+
+def _new_field(col: Collection, kind: Kind, name: str) -> FieldDict:
+    field = col.models.new_field(name)
+    field["tag"] = FIELD_TAGS[name]
+    field["id"] = _stable_id(kind, name)
+    return field
 
 
 def field_ords(notetype: NotetypeDict, kind: Kind) -> dict[str, int]:
@@ -127,10 +178,7 @@ def _create(col: Collection, kind: Kind) -> NotetypeDict:
     notetype["type"] = spec.type
     notetype["css"] = CSS
     for name in spec.fields:
-        field = col.models.new_field(name)
-        field["tag"] = FIELD_TAGS[name]
-        field["id"] = _stable_id(kind, name)
-        col.models.add_field(notetype, field)
+        col.models.add_field(notetype, _new_field(col, kind, name))
     template = col.models.new_template(spec.template.name)
     template["id"] = _stable_id(kind, spec.template.name)
     template["qfmt"] = spec.template.qfmt

@@ -20,7 +20,7 @@ _WHERE = {
     ".errors": ("BudgetExceeded", "LLMError", "PipelineError", "StructuredOutputError"),
     ".models": ("Card", "Outline", "RunResult", "Source", "StepError", "Usage"),
     ".settings": ("LLMSettings", "PipelineSettings"),
-    ".workflow.events": ("CardsChanged", "ProgressEvent", "StepFinished", "StepStarted"),
+    ".workflow.events": ("CardsChanged", "CardsReady", "ProgressEvent", "StepFinished", "StepStarted"),
     ".workflow.runner": ("PipelineRun", "apply_regeneration", "generate", "regenerate"),
 }
 _MODULE_OF = {name: module for module, names in _WHERE.items() for name in names}

@@ -9,10 +9,61 @@ from __future__ import annotations
 from functools import cache
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, WithJsonSchema, create_model
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    WithJsonSchema,
+    create_model,
+    model_validator,
+)
 
 from .roles import NEXT_STEPS
 from .settings import Mode
+
+# Bounds on what a model writes (README, "Reliability"), in the JSON schema the model gets. A text beyond its
+# bound makes the reply invalid, and it is asked for again saying what is too long; a list beyond its bound
+# is cut to it, the first items kept, since a reply with many good items should not be thrown away. Roomy
+# for good cards, small enough that no reply can flood the pipeline or the learner's collection.
+MAX_NAME = 200
+"""A topic's name, a language."""
+MAX_ITEM = 300
+"""A topic's key point or connection, a tag, a line of changes, a key idea the judge lists."""
+MAX_TEXT = 1_000
+"""A question, an answer, the Orchestrator's reason, the judge's comment on a card."""
+MAX_CLOZE = 2_000
+"""A cloze card's text."""
+MAX_EXTRA = 6_000
+"""An Extra field: explanations and a code example."""
+MAX_LIST = 30
+"""Key points, connections of one topic; tags of one card; key ideas one card teaches."""
+MAX_TOPICS = 40
+"""Topics in one analysis; key ideas the judge lists."""
+MAX_CARDS = 50
+"""Cards in one reply, and verdicts in one judge's reply."""
+MAX_SPLIT = 10
+"""Cards one card may be rewritten or split into."""
+MAX_EDITS = 100
+"""Edits, extras or lines of changes in one reply."""
+MAX_DEFECTS = 8
+"""Defect letters on one card: there are eight."""
+
+Name = Annotated[str, StringConstraints(max_length=MAX_NAME)]
+Item = Annotated[str, StringConstraints(max_length=MAX_ITEM)]
+Text = Annotated[str, StringConstraints(max_length=MAX_TEXT)]
+ClozeText = Annotated[str, StringConstraints(max_length=MAX_CLOZE)]
+Extra = Annotated[str, StringConstraints(max_length=MAX_EXTRA)]
+
+
+def _cut(limit: int) -> BeforeValidator:
+    """A list beyond `limit` items is cut to it, the first items kept."""
+    return BeforeValidator(lambda value: value[:limit] if isinstance(value, list) else value)
+
+
+Items = Annotated[list[Item], _cut(MAX_LIST), Field(max_length=MAX_LIST)]
 
 Importance = Annotated[
     int,
@@ -34,15 +85,15 @@ class Source(BaseModel):
 class Topic(BaseModel):
     """A topic of the text, as the Topic Analyzer ranked it."""
 
-    name: str
+    name: Name
     importance: Importance = Field(
         default=2, description="3: a central idea of the text; 2: a useful detail; 1: minor."
     )
-    key_points: list[str] = Field(
+    key_points: Items = Field(
         default_factory=list,
         description="What a learner should still know in six months, most important first; one idea each.",
     )
-    connections: list[str] = Field(
+    connections: Items = Field(
         default_factory=list,
         description="Ideas that tie facts together, where the text supports them: a contrast between two "
         "easily confused ideas, a why, a trade-off, the idea applied to the text's own example.",
@@ -60,17 +111,17 @@ class BasicCard(BaseModel):
     """A question and its answer. `tags` are added to the note; agents do not write them."""
 
     kind: Literal["basic"] = "basic"
-    question: str
-    answer: str
-    extra: str = ""
-    tags: list[str] = Field(default_factory=list)
+    question: Text
+    answer: Text
+    extra: Extra = ""
+    tags: Items = Field(default_factory=list)
 
 
 class ClozeCard(BaseModel):
     kind: Literal["cloze"] = "cloze"
-    text: str = Field(description="Text with {{c1::...}} deletions.")
-    extra: str = ""
-    tags: list[str] = Field(default_factory=list)
+    text: ClozeText = Field(description="Text with {{c1::...}} deletions.")
+    extra: Extra = ""
+    tags: Items = Field(default_factory=list)
 
 
 CardDraft = Annotated[BasicCard | ClozeCard, Field(discriminator="kind")]
@@ -105,6 +156,9 @@ class Card(BaseModel):
     )
     lints: list[LintFinding] = Field(default_factory=list)
     provenance: Provenance = Field(default_factory=Provenance)
+    replaces: str | None = Field(
+        default=None, description="In a regeneration's result: the id of the card this one replaces."
+    )
 
 
 class Usage(BaseModel):
@@ -162,8 +216,10 @@ class AnalyzedTopic(Topic, Reply):
 
 
 class TopicAnalysis(Reply):
-    language: str = Field(default="", description="Language of the source text, in English, e.g. 'German'.")
-    topics: list[AnalyzedTopic] = Field(description="Most important first.")
+    language: Name = Field(default="", description="Language of the source text, in English, e.g. 'German'.")
+    topics: Annotated[list[AnalyzedTopic], _cut(MAX_TOPICS), Field(max_length=MAX_TOPICS)] = Field(
+        description="Most important first."
+    )
 
 
 class WrittenCard(Reply):
@@ -172,13 +228,23 @@ class WrittenCard(Reply):
     kind: Literal["basic", "cloze"] = Field(
         description='"basic": a question and its answer; "cloze": a statement with {{c1::...}} deletions.'
     )
-    front: str = Field(description="basic: the question. cloze: the statement with its deletions.")
-    back: str = Field(default="", description="basic: the answer. cloze: empty.")
-    extra: str = Field(
+    front: ClozeText = Field(description="basic: the question. cloze: the statement with its deletions.")
+    back: Text = Field(default="", description="basic: the answer. cloze: empty.")
+    extra: Extra = Field(
         default="",
         description="Read after answering: empty, or one why or one pitfall in at most two sentences (40 "
         "words), plus a code example of at most 8 lines only where the source shows code for it. Markdown.",
     )
+
+    @model_validator(mode="after")
+    def _question_bound(self) -> WrittenCard:
+        """A front becomes a cloze text only as a cloze without a back (agents/edits.py `to_draft`); else it
+        is a question, with a question's bound."""
+        if len(self.front) > MAX_TEXT and (self.kind == "basic" or self.back.strip()):
+            raise ValueError(
+                f"front: a question has at most {MAX_TEXT:,} characters ({MAX_CLOZE:,} for a cloze)"
+            )
+        return self
 
 
 class GeneratedCard(WrittenCard):
@@ -188,29 +254,31 @@ class GeneratedCard(WrittenCard):
 class CardDrafts(Reply):
     """The Q&A Generator's cards for a batch of topics, each naming its topic by number."""
 
-    cards: list[GeneratedCard]
+    cards: Annotated[list[GeneratedCard], _cut(MAX_CARDS), Field(max_length=MAX_CARDS)]
 
 
 class CardExtra(Reply):
     card: int = Field(description="Number of the card.")
-    extra: str = Field(description='The card\'s new extra field, Markdown; "" keeps the current one.')
+    extra: Extra = Field(description='The card\'s new extra field, Markdown; "" keeps the current one.')
 
 
 class ExtraFields(Reply):
-    extras: list[CardExtra]
+    extras: Annotated[list[CardExtra], _cut(MAX_EDITS), Field(max_length=MAX_EDITS)]
 
 
 class CardEdit(Reply):
     card: int = Field(description="Number of the card this edit is about.")
     action: Literal["rewrite", "split", "drop"]
-    cards: list[WrittenCard] = Field(
+    cards: Annotated[list[WrittenCard], _cut(MAX_SPLIT), Field(max_length=MAX_SPLIT)] = Field(
         default_factory=list, description="The new card (rewrite) or cards (split); empty for drop."
     )
 
 
 class Review(Reply):
-    edits: list[CardEdit] = Field(default_factory=list, description="Only the cards that change.")
-    changes: list[str] = Field(
+    edits: Annotated[list[CardEdit], _cut(MAX_EDITS), Field(max_length=MAX_EDITS)] = Field(
+        default_factory=list, description="Only the cards that change."
+    )
+    changes: Annotated[list[Item], _cut(MAX_EDITS), Field(max_length=MAX_EDITS)] = Field(
         default_factory=list, description="One short line per change, for the learner."
     )
 
@@ -235,7 +303,7 @@ NextStep = Annotated[
 
 
 class Decision(Reply):
-    reason: str = Field(default="", description="Why, in one short sentence.")
+    reason: Text = Field(default="", description="Why, in one short sentence.")
     next_agent: NextStep
 
 
@@ -256,7 +324,7 @@ Defect = Literal["F", "A", "M", "L", "T", "D", "X", "E"]
 
 
 class KeyIdea(Reply):
-    idea: str = Field(description="One idea, in one line.")
+    idea: Item = Field(description="One idea, in one line.")
     integrating: bool = Field(
         description="True for a contrast between similar ideas, a why, a trade-off or an application; false "
         "for a plain fact."
@@ -264,16 +332,22 @@ class KeyIdea(Reply):
 
 
 class KeyIdeas(Reply):
-    ideas: list[KeyIdea] = Field(description="Most important first.")
+    ideas: Annotated[list[KeyIdea], _cut(MAX_TOPICS), Field(max_length=MAX_TOPICS)] = Field(
+        description="Most important first."
+    )
 
 
 class CardVerdict(Reply):
     card: int = Field(description="Number of the card.")
-    comment: str = Field(default="", description="What is wrong, in a few words; empty for a good card.")
-    defects: list[Defect] = Field(default_factory=list)
+    comment: Text = Field(default="", description="What is wrong, in a few words; empty for a good card.")
+    defects: Annotated[list[Defect], _cut(MAX_DEFECTS), Field(max_length=MAX_DEFECTS)] = Field(
+        default_factory=list
+    )
     verdict: Verdict
-    ideas: list[int] = Field(default_factory=list, description="Numbers of the key ideas the card teaches.")
+    ideas: Annotated[list[int], _cut(MAX_LIST), Field(max_length=MAX_LIST)] = Field(
+        default_factory=list, description="Numbers of the key ideas the card teaches."
+    )
 
 
 class Verdicts(Reply):
-    cards: list[CardVerdict]
+    cards: Annotated[list[CardVerdict], _cut(MAX_CARDS), Field(max_length=MAX_CARDS)]

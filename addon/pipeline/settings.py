@@ -13,6 +13,9 @@ from pydantic import BaseModel, Field, SecretStr, field_validator
 
 StructuredOutput = Literal["json_schema", "function_calling", "json_text"]
 Mode = Literal["planned", "orchestrator"]
+MathSetting = Literal["source", "mathjax", "latex"]
+"""Math cards keep: `source` only where the source has math markup, `mathjax` always as MathJax,
+`latex` also as Anki's LaTeX tags (`cards/anki_markup.py`)."""
 URL_EXAMPLE = "e.g. http://localhost:11434/v1"
 
 
@@ -24,8 +27,13 @@ class LLMSettings(BaseModel):
     temperature: float = Field(default=0.2, ge=0, le=2)
     request_timeout: float = Field(default=60.0, gt=0, le=3600, description="Seconds for one answer.")
     context_window: int = Field(default=16_000, ge=1024, le=10_000_000)
+    max_reply_tokens: int = Field(
+        default=8000, ge=256, le=1_000_000, description="Longest reply, in tokens; at most half the context."
+    )
     structured_output: StructuredOutput = "json_schema"
-    max_attempts: int = Field(default=4, ge=1, le=20, description="Attempts per request, first one included.")
+    max_attempts: int = Field(
+        default=4, ge=1, le=20, description="Requests per step, retries and re-asks included."
+    )
     max_backoff: float = Field(default=30.0, gt=0, le=600, description="Longest wait between attempts, s.")
     price_per_million_prompt: float | None = Field(default=None, ge=0, le=10_000)
     price_per_million_completion: float | None = Field(default=None, ge=0, le=10_000)
@@ -63,3 +71,4 @@ class PipelineSettings(BaseModel):
     )
     run_timeout: float = Field(default=600.0, gt=0, le=86_400, description="Seconds for a whole run.")
     orchestrator_max_steps: int = Field(default=12, ge=1, le=200)
+    math: MathSetting = "source"

@@ -43,6 +43,8 @@ def run_anki(
     addon: Path | None = LOCAL_BUILD,
     config: dict | None = None,
     extra_addons: dict[str, Path] | None = None,
+    insert_cards: int = 1000,
+    explain: bool = False,
     timeout: float = 240,
 ) -> AnkiRun:
     """Launch Anki on `tmp/base`, preparing it first unless an earlier run left it there."""
@@ -57,7 +59,17 @@ def run_anki(
         )
     scenario = tmp / "scenario.json"
     report_path = tmp / "report.json"
-    scenario.write_text(json.dumps({"report": str(report_path), "steps": steps, "source_text": source_text}))
+    scenario.write_text(
+        json.dumps(
+            {
+                "report": str(report_path),
+                "steps": steps,
+                "source_text": source_text,
+                "insert_cards": insert_cards,
+                "explain": explain,
+            }
+        )
+    )
     # Anki 25.07 ignores ANKI_SINGLE_INSTANCE_KEY: its key is one per user, and Qt puts that socket in
     # $TMPDIR, so a folder of its own keeps it apart from any other Anki on this machine.
     private_tmp = tmp / "tmp"

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from tests.build_fixtures import PACKAGE
-from tests.fake_openai import FakeOpenAI, Reply
-from tests.pipeline_crew import FIVE_TOPICS, Crew
+from tests.fake_openai import FakeOpenAI, Reply, Request
+from tests.pipeline_crew import FIVE_TOPICS, Crew, task
 
 from .envs import ANKI_ENVS, ensure_env
 from .run_anki import run_anki
@@ -26,7 +26,7 @@ def test_starts_without_llama_index_loads_the_vendored_copy_on_first_use_and_add
     run = run_anki(
         ensure_env(env_name),
         tmp_path,
-        steps=["first_use", "settings", "generate"],
+        steps=["first_use", "settings", "generate", "from_browser"],
         addon=local_addon,
         source_text=FIVE_TOPICS,
         config={"base_url": fake_openai.url, "model": fake_openai.model, "api_key": "sk-e2e-test"},
@@ -46,13 +46,48 @@ def test_starts_without_llama_index_loads_the_vendored_copy_on_first_use_and_add
     assert settings["models"] == [fake_openai.model], settings["model_hint"]
     assert settings["verdict"].startswith(f"Works: {fake_openai.model} answered in "), settings["verdict"]
     assert settings["saved_structured_output"] == "json_schema"
-    generate = run.report["steps"]["generate"]
+    [generate] = run.report["steps"]["generate"]
     assert generate["generated"] > 0, generate["status"]
     assert generate["inserted"] == generate["generated"], generate["status"]
+    from_browser = run.report["steps"]["from_browser"]
+    [browser_run] = run.report["steps"]["from_browser_run"]
+    assert from_browser["in_notes_menu"]
+    assert from_browser["picked"] == from_browser["sources"], "one source per selected note"
+    assert browser_run["inserted"] == browser_run["generated"] > 0, browser_run["status"]
+    assert from_browser["generated_from_first"] == 2  # the crew writes two cards per topic
+    assert from_browser["source_field"] == f"Source note 1 (nid:{from_browser['sources'][0]})"
+    assert from_browser["deck"] == "From notes", "cards go to their note's deck"
+    assert from_browser["back_to_source"] == from_browser["sources"][:1]
     assert not run.tracebacks, run.tracebacks
     assert "should have been closed" not in run.output  # our dialog closes with the profile
     assert "sk-e2e-test" not in run.output and "sk-e2e-test" not in json.dumps(run.report)
     assert run.report["messages"] == []
+
+
+def test_quitting_anki_mid_run_keeps_the_cards_in_the_drafts_journal(
+    tmp_path: Path, local_addon: Path, fake_openai: FakeOpenAI
+) -> None:
+    def later_batches_slow(schema: str, request: Request) -> float:
+        first = task(request).startswith("Topics: Relative Strength Index;")  # and MACD
+        return 5.0 if schema == "Review" and not first else 0.0
+
+    fake_openai.handler = Crew(cards_per_topic=2, delay=later_batches_slow)
+    run = run_anki(
+        ensure_env("anki-26.5"),
+        tmp_path,
+        steps=["first_use", "quit_mid_run"],
+        addon=local_addon,
+        source_text=FIVE_TOPICS,
+        config={"base_url": fake_openai.url, "model": fake_openai.model, "api_key": "sk-e2e-test"},
+    )
+
+    quit_step = run.report["steps"]["quit_mid_run"]
+    assert quit_step["running"] and quit_step["shown"] == 4, "the first batch: two topics, two cards each"
+    [journal] = (run.base / "addons21" / PACKAGE / "user_files" / "drafts").glob("generate-*.json")
+    saved = json.loads(journal.read_text())["payload"]
+    assert saved["title"] == "Quit mid-run" and len(saved["cards"]) >= 4
+    assert not run.tracebacks, run.tracebacks
+    assert "should have been closed" not in run.output
 
 
 def test_another_addons_pydantic_fails_this_addon_alone_with_a_clear_message(

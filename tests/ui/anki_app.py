@@ -36,6 +36,22 @@ def start_anki(base: Path):
     return aqt.mw
 
 
+def stop_anki(mw, seconds: float = 1.5) -> None:
+    """Close the profile, then run the deferred deletions (closed windows' webview pages among them) as
+    Anki's own event loop would before it exits; else Qt tears down a web profile with pages still alive,
+    and the process crashes."""
+    from aqt.qt import QEvent
+
+    mw.unloadProfileAndExit()
+    app = QApplication.instance()
+    assert app is not None
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        app.sendPostedEvents(None, QEvent.Type.DeferredDelete)
+        app.processEvents()
+        time.sleep(0.01)
+
+
 def menu_action(mw, text: str) -> QAction:
     return next(action for action in mw.form.menuTools.actions() if action.text() == text)
 

@@ -11,5 +11,5 @@ def test_tools_menu_opens_the_generate_dialog_and_loads_the_pipeline(mw, qtbot) 
     qtbot.waitUntil(lambda: dialog.pipeline_state != "loading", timeout=30_000)
     assert dialog.pipeline_state == "ready", dialog.status_text()
     assert "llama_index.core" in sys.modules
-    assert addon_module("ui.generate_dialog").GenerateDialog is type(dialog)
+    assert addon_module("ui.generate.dialog").GenerateDialog is type(dialog)
     dialog.reject()

@@ -44,6 +44,11 @@ def look_at(monkeypatch, candidates: tuple) -> None:
     monkeypatch.setattr(addon_module("ui.local_servers").LocalServersRow, "candidates", candidates)
 
 
+def setup_key() -> str:
+    """The key of the generate dialog's notice about the settings."""
+    return str(addon_module("ui.setup_notice").KEY)
+
+
 @pytest.fixture
 def use_config(mw, monkeypatch) -> Iterator:
     """Write config.json values over the defaults (as a hand edit would); the config is restored after."""
@@ -481,20 +486,20 @@ def test_a_first_run_says_so_in_the_generate_dialog_with_a_way_to_the_settings(
     generate = top_level("aicg_generate_dialog")
     try:
         qtbot.waitUntil(lambda: generate.pipeline_state == "ready", timeout=30_000)
-        notice = generate.setup_notice
-        assert notice.isVisible()
+        notice = generate.notices.notice(setup_key())
+        assert notice is not None and notice.isVisible()
         assert notice.label.text() == (
             "No API key and no local model server are set up yet, so there is nothing to generate with."
         )
         local = local_presets(Ollama=fake_openai.port)
         look_at(monkeypatch, local)
-        notice.button.click()
+        notice.buttons["Open Settings…"].click()
         settings = settings_window(qtbot)
         qtbot.waitUntil(lambda: bool(settings.local.buttons))
         settings.local.buttons[0].click()  # the Ollama found on this computer, which needs no key
         settings.save_button.click()
 
-        assert not notice.isVisible()
+        assert generate.notices.notice(setup_key()) is None
     finally:
         generate.reject()
 
@@ -505,7 +510,7 @@ def test_the_generate_dialog_says_which_hand_edited_values_it_replaced(mw, qtbot
     generate = top_level("aicg_generate_dialog")
     try:
         qtbot.waitUntil(lambda: generate.pipeline_state == "ready", timeout=30_000)
-        assert generate.setup_notice.label.text() == (
+        assert generate.notices.text(setup_key()) == (
             "config.json has values the add-on can't use: Time limit per run should be a valid number, "
             "unable to parse string as a number (run_timeout in the config); using the default, 600.0."
         )

@@ -21,7 +21,7 @@ from bs4 import BeautifulSoup
 
 from ..models import BasicCard, Card, CardDraft, ClozeCard, LintFinding
 from . import cloze
-from .render import code_language, find_lexer, markdown_to_html
+from .render import RenderError, code_language, find_lexer, markdown_to_html
 from .similarity import Corpus, stems, words_of
 
 MAX_ANSWER_WORDS = 15
@@ -59,6 +59,14 @@ _CHECKS: list[tuple[str, tuple[type, ...], Callable[..., Findings]]] = []
 
 def _declare(lint_id: str, description: str, *, blocking: bool = False) -> None:
     LINTS[lint_id] = Lint(lint_id, description, blocking)
+
+
+RENDER_FAILED = "render-failed"
+_declare(
+    RENDER_FAILED,
+    "The card could not be rendered (quotes or lists nested too deep, or a reply the renderer chokes on).",
+    blocking=True,
+)
 
 
 def _check(
@@ -157,7 +165,11 @@ def card_text(draft: CardDraft) -> str:
 
 def normalize(text: str) -> str:
     """Text as compared across cards: cloze markers, markup and punctuation gone, case folded."""
-    plain = _soup(cloze.strip_markers(text)).get_text(" ")
+    stripped = cloze.strip_markers(text)
+    try:
+        plain = _soup(stripped).get_text(" ")
+    except RenderError:  # a shape Markdown cannot afford (render.py): compared as written
+        plain = stripped
     return " ".join(re.sub(r"[\W_]+", " ", plain.casefold()).split())
 
 

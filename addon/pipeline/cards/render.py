@@ -12,6 +12,7 @@ from __future__ import annotations
 import html
 import re
 import threading
+from collections.abc import Iterable, Iterator
 from functools import lru_cache
 
 import markdown
@@ -25,6 +26,7 @@ from pygments.token import Token
 from pygments.util import ClassNotFound
 
 from . import cloze
+from .anki_markup import STRICT, MarkupPolicy
 from .sanitize import sanitize_tree
 
 # nl2br: LLMs break lines where they mean a line break, and a card is too short for reflowed paragraphs.
@@ -53,15 +55,33 @@ _VERBATIM = re.compile(r"\\\(.*?\\\)|\\\[.*?\\\]|\[(\$\$?|latex)\].*?\[/\1\]", r
 _PLACEHOLDER = re.compile("\ue000(\\d+)\ue001")
 _PRIVATE_USE = re.compile("[\ue000\ue001]")
 
+MAX_NESTING = 20
+"""How deep quotes and lists may nest in a field (a `>` or two columns of indentation count one level).
+Python-Markdown recurses once per level: a few hundred levels exhaust the stack, and deep indentation over
+many lines takes minutes. Nobody writes a card that deep; a model stuck in a loop does."""
+MAX_BRACKETS = 300
+"""How many `[` a field may have outside code blocks: Python-Markdown looks for a link at each one, in time
+that grows with the square of their number (6,000 of them take seconds)."""
+MAX_HTML_DEPTH = 100
+"""How deep HTML elements may nest in a rendered field; BeautifulSoup walks some trees recursively."""
+_CODE_FENCE = re.compile(r"^[ \t]*(```|~~~)")
+_LINE_PREFIX = re.compile(r"[ \t>]*")
 
-def render_markdown(text: str) -> str:
-    """Card-ready HTML for one field written in Markdown (raw HTML in it is allowed, then sanitized)."""
+
+class RenderError(ValueError):
+    """A field that cannot be rendered; str() says why, in words fit for the repair prompt."""
+
+
+def render_markdown(text: str, policy: MarkupPolicy = STRICT) -> str:
+    """Card-ready HTML for one field written in Markdown (raw HTML in it is allowed, then sanitized), with
+    the math and media tags `policy` keeps."""
     if not text.strip():
         return ""
     soup = BeautifulSoup(markdown_to_html(text), "html.parser")
+    _check_depth(soup)
     for code in soup.select("pre > code"):
         _highlight_block(code)
-    sanitize_tree(soup)
+    sanitize_tree(soup, policy)
     _unwrap_single_paragraph(soup)
     return soup.decode().strip()
 
@@ -69,6 +89,7 @@ def render_markdown(text: str) -> str:
 @lru_cache(maxsize=512)
 def markdown_to_html(text: str) -> str:
     """Markdown's own HTML for `text`, math and cloze markers intact; not sanitized (the lints read this)."""
+    _check_shape(text)
     converter: markdown.Markdown | None = getattr(_local, "converter", None)
     if converter is None:
         converter = _local.converter = markdown.Markdown(extensions=list(MARKDOWN_EXTENSIONS))
@@ -79,18 +100,25 @@ def markdown_to_html(text: str) -> str:
 
 
 _LIST_ITEM = re.compile(r" {0,3}(?:[-*+]|\d{1,9}\.)\s+\S")
-_FENCE = re.compile(r" {0,3}(```|~~~)")
+
+
+def _code_lines(lines: Iterable[str]) -> Iterator[tuple[str, bool]]:
+    """Each line, and whether it belongs to a fenced code block (its fences included)."""
+    fence: str | None = None
+    for line in lines:
+        if opener := _CODE_FENCE.match(line):
+            fence = None if fence == opener.group(1) else fence or opener.group(1)
+            yield line, True
+        else:
+            yield line, fence is not None
 
 
 def _loosen_lists(text: str) -> str:
     """A blank line before a list that follows a line of text, outside code blocks: models write
     "Pitfalls:\n- a\n- b", and Python-Markdown starts a list only after a blank line."""
     lines: list[str] = []
-    fence: str | None = None
-    for line in text.split("\n"):
-        if opener := _FENCE.match(line):
-            fence = None if fence == opener.group(1) else fence or opener.group(1)
-        elif fence is None and _LIST_ITEM.match(line) and lines and _is_prose(lines[-1]):
+    for line, code in _code_lines(text.split("\n")):
+        if not code and _LIST_ITEM.match(line) and lines and _is_prose(lines[-1]):
             lines.append("")
         lines.append(line)
     return "\n".join(lines)
@@ -99,6 +127,38 @@ def _loosen_lists(text: str) -> str:
 def _is_prose(line: str) -> bool:
     """A line of text that is not blank, not a list item and not indented (a list item's continuation)."""
     return bool(line.strip()) and not line[0].isspace() and not _LIST_ITEM.match(line)
+
+
+def _check_shape(text: str) -> None:
+    """RenderError if quotes and lists nest deeper than MAX_NESTING, or `[` are more than MAX_BRACKETS,
+    code blocks aside: the shapes Markdown takes too long or too deep a stack to render."""
+    brackets = 0
+    for line, code in _code_lines(text.splitlines()):
+        if code:
+            continue
+        prefix = _LINE_PREFIX.match(line)
+        assert prefix is not None  # the pattern matches the empty string
+        marks = prefix.group(0)
+        depth = marks.count(">") + len(marks.replace(">", "").expandtabs(4)) // 2
+        if depth > MAX_NESTING:
+            raise RenderError(
+                f"quotes or lists are nested {depth} levels deep; at most {MAX_NESTING} can be shown"
+            )
+        brackets += line.count("[")
+    if brackets > MAX_BRACKETS:
+        raise RenderError(f"it has {brackets} “[” outside code blocks; at most {MAX_BRACKETS} can be shown")
+
+
+def _check_depth(soup: BeautifulSoup) -> None:
+    """RenderError if elements nest deeper than MAX_HTML_DEPTH (measured without recursing)."""
+    depth = {id(soup): 0}
+    for node in soup.descendants:
+        assert node.parent is not None  # every descendant has one
+        level = depth[id(node.parent)] + 1
+        if level > MAX_HTML_DEPTH:
+            raise RenderError(f"HTML elements are nested more than {MAX_HTML_DEPTH} levels deep")
+        if isinstance(node, Tag):
+            depth[id(node)] = level
 
 
 def _stash(text: str) -> tuple[str, list[str]]:

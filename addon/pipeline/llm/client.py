@@ -1,7 +1,9 @@
 """What the agents call: `LLMClient`, structured or text replies from one OpenAI-compatible endpoint.
 
 Retries, the request budget and usage are handled per HTTP request by `OpenAICompatibleLLM`; this layer adds
-structured output with one repair round and one fresh retry.
+structured output: a reply that does not validate is asked for again, by a repair request (showing the model
+its reply and what is wrong) and a fresh one in turn, within the step's budget of `max_attempts` requests,
+which transport retries draw on too (`retry.Attempts`).
 """
 
 from __future__ import annotations
@@ -15,11 +17,16 @@ from pydantic import BaseModel
 
 from ..errors import LLMError, StructuredOutputError
 from ..settings import LLMSettings
-from .openai_llm import OpenAICompatibleLLM
+from .openai_llm import NotACompletion, OpenAICompatibleLLM, ReplyTooLarge
+from .retry import Attempts
 from .structured import InvalidReply, StructuredRequest
 from .usage import UsageMeter
 
 T = TypeVar("T", bound=BaseModel)
+
+UNUSABLE_REPLIES = (InvalidReply, ReplyTooLarge, NotACompletion)
+"""Replies asked for again while the step has requests left: one that does not validate, one too large to
+read, an answer without a completion. Only the first kind is shown back to the model, for repair."""
 
 logger = logging.getLogger(__name__)
 
@@ -42,27 +49,26 @@ class LLMClient:
         return self._llm.usage
 
     async def structured(self, output_cls: type[T], messages: Sequence[ChatMessage], *, step: str) -> T:
-        """A validated `output_cls`: an invalid reply gets one repair round, then one fresh try."""
+        """A validated `output_cls`. An invalid reply is followed by a repair request, an invalid repair by
+        a fresh request, and so on, while the step has requests left."""
         request = StructuredRequest(output_cls, self._settings.structured_output)
         conversation = request.messages(messages)
-        reply = await self._ask(request, conversation, step)
-        for retry in ("repair", "fresh request"):
+        attempts = Attempts(self._settings.max_attempts)
+        asking = conversation
+        while True:
+            reply: ChatResponse | None = None
             try:
+                reply = await self._ask(request, asking, step, attempts)
                 return request.parse(reply)
-            except InvalidReply as e:
+            except UNUSABLE_REPLIES as e:
+                if attempts.left <= 0:
+                    raise _final(e, step, request.name, attempts.used) from None
                 problem = str(e)
-            logger.info(
-                "Step '%s': the reply did not match %s (%s); trying a %s.", step, request.name, problem, retry
-            )
-            again = [*conversation, *request.repair(reply, problem)] if retry == "repair" else conversation
-            reply = await self._ask(request, again, step)
-        try:
-            return request.parse(reply)
-        except InvalidReply as e:
-            raise StructuredOutputError(
-                f"The model's replies for step '{step}' did not match the expected {request.name} format, "
-                f"3 times; the last problem: {e}"
-            ) from None
+            if reply is not None and asking is conversation:
+                how, asking = "a repair", [*conversation, *request.repair(reply, problem)]
+            else:
+                how, asking = "a fresh request", conversation
+            logger.info("Step '%s': the reply did not match %s (%s); %s.", step, request.name, problem, how)
 
     async def text(self, messages: Sequence[ChatMessage], *, step: str) -> str:
         reply = await self._llm.achat(messages, step=step)
@@ -74,7 +80,23 @@ class LLMClient:
         await self._llm.aclose()
 
     async def _ask(
-        self, request: StructuredRequest[T], messages: list[ChatMessage], step: str
+        self, request: StructuredRequest[T], messages: list[ChatMessage], step: str, attempts: Attempts
     ) -> ChatResponse:
-        response: ChatResponse = await self._llm.achat(messages, step=step, **request.options())
+        response: ChatResponse = await self._llm.achat(
+            messages, step=step, attempts=attempts, **request.options()
+        )
         return response
+
+
+def _final(error: InvalidReply | LLMError, step: str, name: str, requests: int) -> LLMError:
+    """The error that ends a step whose requests are spent: an unusable answer says itself what it was."""
+    if isinstance(error, LLMError):
+        return error
+    return StructuredOutputError(
+        f"The model's replies for step '{step}' did not match the expected {name} format "
+        f"({_requests(requests)}); the last problem: {error.summary}"
+    )
+
+
+def _requests(n: int) -> str:
+    return "1 request" if n == 1 else f"{n} requests"

@@ -45,7 +45,7 @@ from tenacity import RetryCallState, RetryError
 from ..errors import BudgetExceeded, LLMError
 from ..settings import LLMSettings
 from .endpoint import auth_headers, endpoint, key_refused, server_detail, status_text
-from .retry import retry_policy
+from .retry import Attempts, retry_policy
 from .usage import UsageMeter
 from .wire import REQUEST_OPTIONS, Completion, WireToolCall, function_tool, to_chat_response, to_wire_message
 
@@ -56,12 +56,27 @@ logger = logging.getLogger(__name__)
 
 DEFAULT_STEP = "chat"
 """The step named in messages when a caller (a llama-index agent, say) does not pass `step=`."""
+MAX_REPLY_BYTES = 2 * 1024 * 1024
+"""The largest reply read: `max_reply_tokens` of text is a few hundred kilobytes at most."""
+_TOKEN_LIMITS = ("max_tokens", "max_completion_tokens")
+"""How servers name the reply's token limit: OpenAI's newer models accept only the second."""
+
+
+class ReplyTooLarge(LLMError):
+    """The server sent more than MAX_REPLY_BYTES; the rest was not read."""
+
+
+class NotACompletion(LLMError):
+    """A successful answer that holds no chat completion: not JSON, no choices (as a content filter may
+    answer), or another server altogether."""
 
 
 class OpenAICompatibleLLM(FunctionCallingLLM):
     """A llama-index LLM for any OpenAI-compatible chat-completions endpoint, over httpx.
 
-    Pass `step="name"` to any chat method to have errors and logs name the pipeline step.
+    Pass `step="name"` to any chat method to have errors and logs name the pipeline step, and
+    `attempts=Attempts(n)` to draw its requests from a step's budget (else each call gets `max_attempts`).
+    Every request asks for at most `reply_tokens` tokens.
     """
 
     settings: LLMSettings
@@ -71,6 +86,7 @@ class OpenAICompatibleLLM(FunctionCallingLLM):
     _api_key: SecretStr = PrivateAttr()
     _http: httpx.AsyncClient | None = PrivateAttr(default=None)
     _http_loop: asyncio.AbstractEventLoop | None = PrivateAttr(default=None)
+    _token_limit: str = PrivateAttr(default=_TOKEN_LIMITS[0])
 
     def __init__(
         self,
@@ -102,6 +118,11 @@ class OpenAICompatibleLLM(FunctionCallingLLM):
     @property
     def usage(self) -> UsageMeter:
         return self._usage
+
+    @property
+    def reply_tokens(self) -> int:
+        """The token limit sent with every request: `max_reply_tokens`, and at most half the context."""
+        return min(self.settings.max_reply_tokens, self.settings.context_window // 2)
 
     @property
     def endpoint(self) -> str:
@@ -224,20 +245,30 @@ class OpenAICompatibleLLM(FunctionCallingLLM):
         http: httpx.AsyncClient,
         messages: Sequence[ChatMessage],
         step: str = DEFAULT_STEP,
+        attempts: Attempts | None = None,
         **options: Any,
     ) -> ChatResponse:
-        payload = {
-            "model": self.settings.model,
-            "temperature": self.settings.temperature,
-            **{key: value for key, value in options.items() if key in REQUEST_OPTIONS},
-            "messages": [to_wire_message(m) for m in messages],
-        }
-        response = await self._post(http, payload, step)
+        attempts = attempts or Attempts(self.settings.max_attempts)
+        while True:
+            payload = {
+                "model": self.settings.model,
+                "temperature": self.settings.temperature,
+                self._token_limit: self.reply_tokens,
+                **{key: value for key, value in options.items() if key in REQUEST_OPTIONS},
+                "messages": [to_wire_message(m) for m in messages],
+            }
+            try:
+                response = await self._post(http, payload, step, attempts)
+                break
+            except LLMError as error:
+                if not (attempts.left and self._other_token_limit_wanted(error)):
+                    raise
+                self._token_limit = _TOKEN_LIMITS[1]
         try:
             raw = response.json()
             completion = Completion.model_validate(raw)
         except ValueError:  # also pydantic's ValidationError
-            raise LLMError(
+            raise NotACompletion(
                 f"The model server at {self.endpoint} answered step '{step}' with something that is "
                 "not a chat completion; check the base URL.",
                 status=response.status_code,
@@ -250,14 +281,22 @@ class OpenAICompatibleLLM(FunctionCallingLLM):
         )
         return to_chat_response(completion, raw)
 
-    async def _post(self, http: httpx.AsyncClient, payload: dict[str, Any], step: str) -> httpx.Response:
+    def _other_token_limit_wanted(self, error: LLMError) -> bool:
+        """A 400 asking for `max_completion_tokens` instead (OpenAI's reasoning models)."""
+        return (
+            self._token_limit == _TOKEN_LIMITS[0] and error.status == 400 and _TOKEN_LIMITS[1] in str(error)
+        )
+
+    async def _post(
+        self, http: httpx.AsyncClient, payload: dict[str, Any], step: str, attempts: Attempts
+    ) -> httpx.Response:
         retrying = retry_policy(
-            max_attempts=self.settings.max_attempts,
+            attempts=attempts,
             max_backoff=self.settings.max_backoff,
-            before_sleep=lambda state: self._log_retry(state, step),
+            before_sleep=lambda state: self._log_retry(state, step, attempts),
         )
         try:
-            response: httpx.Response = await retrying(self._send, http, payload, step)
+            response: httpx.Response = await retrying(self._send, http, payload, step, attempts)
         except RetryError as e:  # the transport error, if any, stays the cause (see LLMError)
             attempt = e.last_attempt
             raise self._gave_up(attempt, step) from (attempt.exception() if attempt.failed else None)
@@ -274,17 +313,47 @@ class OpenAICompatibleLLM(FunctionCallingLLM):
             raise self._rejected(response, step)
         return response
 
-    async def _send(self, http: httpx.AsyncClient, payload: dict[str, Any], step: str) -> httpx.Response:
-        """One attempt; counted against the run's budget before it is made."""
+    async def _send(
+        self, http: httpx.AsyncClient, payload: dict[str, Any], step: str, attempts: Attempts
+    ) -> httpx.Response:
+        """One attempt, counted against the step's and the run's budgets before it is made. The whole
+        attempt, reading included, must end within `request_timeout`: a server that drips its reply a
+        byte at a time never trips httpx's per-read timeout."""
         if not self._usage.start_request(self._max_requests):
             raise BudgetExceeded(
                 f"The run's budget of {self._max_requests} model requests is spent; stopped at step '{step}'."
             )
+        attempts.take()
         started = time.monotonic()
+        request = http.build_request("POST", self._url, json=payload, headers=auth_headers(self._key))
         try:
-            return await http.post(self._url, json=payload, headers=auth_headers(self._key))
+            async with asyncio.timeout(self.settings.request_timeout):
+                response = await http.send(request, stream=True)
+                try:
+                    return await self._read(response, step)
+                finally:
+                    await response.aclose()
+        except TimeoutError:  # as httpx says it, so that every timeout reads the same from here on
+            raise httpx.ReadTimeout("The whole attempt took too long.", request=request) from None
         finally:
             self._usage.add(seconds=time.monotonic() - started)
+
+    async def _read(self, response: httpx.Response, step: str) -> httpx.Response:
+        """The response with its body read, or ReplyTooLarge past MAX_REPLY_BYTES."""
+        body = bytearray()
+        async for chunk in response.aiter_bytes():
+            body += chunk
+            if len(body) > MAX_REPLY_BYTES:
+                raise ReplyTooLarge(
+                    f"The model server at {self.endpoint} sent a reply larger than "
+                    f"{MAX_REPLY_BYTES // 2**20} MiB for step '{step}'; it was not read.",
+                    status=response.status_code,
+                )
+        decoded = ("content-encoding", "content-length", "transfer-encoding")
+        headers = [(name, value) for name, value in response.headers.items() if name.lower() not in decoded]
+        return httpx.Response(
+            response.status_code, headers=headers, content=bytes(body), request=response.request
+        )
 
     @property
     def _url(self) -> str:
@@ -303,7 +372,7 @@ class OpenAICompatibleLLM(FunctionCallingLLM):
 
     # --- messages --------------------------------------------------------------------------------------
 
-    def _log_retry(self, state: RetryCallState, step: str) -> None:
+    def _log_retry(self, state: RetryCallState, step: str, attempts: Attempts) -> None:
         outcome = state.outcome
         assert outcome is not None  # tenacity calls before_sleep after an attempt
         failed = outcome.failed
@@ -314,8 +383,8 @@ class OpenAICompatibleLLM(FunctionCallingLLM):
             self.endpoint,
             problem,
             state.upcoming_sleep,
-            state.attempt_number,
-            self.settings.max_attempts,
+            attempts.used,
+            attempts.limit,
         )
 
     def _gave_up(self, attempt: Attempt, step: str) -> LLMError:

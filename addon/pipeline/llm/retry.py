@@ -1,6 +1,9 @@
-"""When and how long to retry a model request.
+"""When and how long to retry a model request, and how many requests a step may make.
 
-This is the add-on's only retry layer: httpx does not retry, and nothing above it retries HTTP again.
+This is the add-on's only retry layer: httpx does not retry, and nothing above it retries HTTP again. A
+step's requests come out of one budget (`Attempts`, `max_attempts` in the settings): the retries after a
+timeout, a dropped connection, a 429 or a 5xx, and the requests that ask again after a reply that does not
+validate (`client.LLMClient.structured`). Whatever fails, a step makes at most `max_attempts` requests.
 """
 
 from __future__ import annotations
@@ -16,13 +19,28 @@ from tenacity import (
     RetryCallState,
     retry_if_exception_type,
     retry_if_result,
-    stop_after_attempt,
     wait_exponential_jitter,
 )
 from tenacity.wait import wait_base
 
 RETRYABLE_ERRORS = (httpx.TimeoutException, httpx.NetworkError, httpx.RemoteProtocolError)
-"""Timeouts, refused or reset connections, and servers that hang up before the reply is complete."""
+"""Timeouts (of one read, or of the whole attempt), refused or reset connections, and servers that hang up
+before the reply is complete."""
+
+
+class Attempts:
+    """The requests one step may still make."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.used = 0
+
+    @property
+    def left(self) -> int:
+        return self.limit - self.used
+
+    def take(self) -> None:
+        self.used += 1
 
 
 def is_retryable_status(status: int) -> bool:
@@ -73,12 +91,13 @@ class WaitRetryAfter(wait_base):
 
 
 def retry_policy(
-    *, max_attempts: int, max_backoff: float, before_sleep: Callable[[RetryCallState], None]
+    *, attempts: Attempts, max_backoff: float, before_sleep: Callable[[RetryCallState], None]
 ) -> AsyncRetrying:
-    """Retrying for one request: sleeps with asyncio, so cancelling the task stops it mid-wait."""
+    """Retrying for one request while its step has `attempts` left: sleeps with asyncio, so cancelling the
+    task stops it mid-wait."""
     return AsyncRetrying(
         sleep=asyncio.sleep,
-        stop=stop_after_attempt(max_attempts),
+        stop=lambda _state: attempts.left <= 0,
         wait=WaitRetryAfter(max_backoff),
         retry=RETRY_CONDITION,
         before_sleep=before_sleep,

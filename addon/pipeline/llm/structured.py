@@ -30,10 +30,18 @@ JSON_TEXT_INSTRUCTION = (
     "that matches this JSON schema:\n{schema}"
 )
 REPAIR_INSTRUCTION = "Your reply did not match the schema: {problem}. Reply again with only valid JSON."
+CUT_OFF = "the reply was cut off at the length limit; reply again, shorter"
+ECHO_LIMIT = 8000
+"""A bad reply is shown back to the model in a repair request only up to this many characters."""
 
 
 class InvalidReply(ValueError):
-    """A reply that gave no valid instance; str() says what is wrong, in words fit for the repair prompt."""
+    """A reply that gave no valid instance; str() says what is wrong, in words fit for the repair prompt,
+    and `summary` says it in one short line for people."""
+
+    def __init__(self, problem: str, summary: str | None = None) -> None:
+        super().__init__(problem)
+        self.summary = summary or problem
 
 
 @dataclass(frozen=True)
@@ -76,12 +84,18 @@ class StructuredRequest(Generic[T]):
         return {}
 
     def parse(self, response: ChatResponse) -> T:
-        """The validated instance, or InvalidReply."""
-        data = extract_json_object(self._json_text(response))
+        """The validated instance, or InvalidReply (saying so when the server cut the reply off)."""
         try:
+            data = extract_json_object(self._json_text(response))
             return self.output_cls.model_validate(data)
-        except ValidationError as e:
-            raise InvalidReply(describe_validation_error(e)) from None
+        except (InvalidReply, ValidationError) as e:
+            if isinstance(e, ValidationError):
+                problem, summary = describe_validation_error(e), describe_validation_error(e, limit=1)
+            else:
+                problem = summary = str(e)
+            if response.additional_kwargs.get("finish_reason") == "length":
+                problem, summary = f"{CUT_OFF} ({problem})", CUT_OFF
+            raise InvalidReply(problem, summary) from None
 
     def repair(self, response: ChatResponse, problem: str) -> list[ChatMessage]:
         """The messages that show the model its bad reply and what is wrong with it.
@@ -89,14 +103,15 @@ class StructuredRequest(Generic[T]):
         A tool call must be answered by a tool message with its id, so the problem goes there.
         """
         prompt = REPAIR_INSTRUCTION.format(problem=problem)
-        tool_calls = response.message.additional_kwargs.get("tool_calls") or []
+        message = _shortened(response.message)
+        tool_calls = message.additional_kwargs.get("tool_calls") or []
         if not tool_calls:
-            return [response.message, ChatMessage(role=MessageRole.USER, content=prompt)]
+            return [message, ChatMessage(role=MessageRole.USER, content=prompt)]
         answers = [
             ChatMessage(role=MessageRole.TOOL, content=prompt, additional_kwargs={"tool_call_id": call["id"]})
             for call in tool_calls
         ]
-        return [response.message, *answers]
+        return [message, *answers]
 
     def _json_text(self, response: ChatResponse) -> str:
         if self.mode == "function_calling":
@@ -104,6 +119,20 @@ class StructuredRequest(Generic[T]):
                 if call["function"]["name"] == self.name:
                     return str(call["function"]["arguments"])
         return response.message.content or ""
+
+
+def _shortened(message: ChatMessage) -> ChatMessage:
+    """The reply as shown back to the model: its text and tool-call arguments cut at ECHO_LIMIT."""
+    calls = [
+        {**call, "function": {**call["function"], "arguments": _cut(str(call["function"]["arguments"]))}}
+        for call in message.additional_kwargs.get("tool_calls") or []
+    ]
+    kwargs = {**message.additional_kwargs, "tool_calls": calls} if calls else message.additional_kwargs
+    return ChatMessage(role=message.role, content=_cut(message.content or ""), additional_kwargs=kwargs)
+
+
+def _cut(text: str) -> str:
+    return text if len(text) <= ECHO_LIMIT else text[:ECHO_LIMIT] + " [… cut]"
 
 
 @cache

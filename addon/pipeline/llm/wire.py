@@ -18,6 +18,7 @@ REQUEST_OPTIONS = frozenset(
         "parallel_tool_calls",
         "response_format",
         "max_tokens",
+        "max_completion_tokens",
         "temperature",
         "seed",
         "stop",

@@ -20,8 +20,10 @@ CHUNK_SHARE = 4
 MAX_CHUNKS_PER_TOPIC = 2
 """A topic found in several chunks gets this many of them as its source text, to bound the prompt."""
 
-_PIECE = re.compile(r"\w{1,4}|[^\w\s]")
-_SENTENCE = re.compile(r"[^.!?。！？\n]+(?:[.!?。！？]+|\n+|$)\s*")
+_CJK = "\u2e80-\u9fff\uac00-\ud7af\uf900-\ufaff"
+"""Chinese, Japanese and Korean characters: about a token each, and not separated by spaces."""
+_PIECE = re.compile(rf"[{_CJK}]|[^\W{_CJK}]{{1,4}}|[^\w\s]")
+_SENTENCE = re.compile(r"[^.!?。！？؟۔।\n]+(?:[.!?。！？؟۔।]+|\n+|$)\s*")
 
 
 class Chunk(BaseModel):
@@ -43,7 +45,8 @@ class Chunk(BaseModel):
 
 
 def word_pieces(text: str) -> list[str]:
-    """A tokenizer stand-in, close to BPE counts: words in pieces of up to four characters, punctuation."""
+    """A tokenizer stand-in, close to BPE counts: words in pieces of up to four characters, each CJK
+    character, punctuation."""
     return _PIECE.findall(text)
 
 

@@ -17,11 +17,17 @@ from .chunking import Chunk
 
 
 class ProgressEvent(Event):
-    """Something happened in the run: which role, for which topic, and the run's totals so far."""
+    """Something happened in the run: which role, for which topics, and the run's totals so far.
+
+    `topics_done` counts the topics of the batches finished so far, out of `topics_total` planned; the total
+    is 0 until the topics are known (and in a regeneration).
+    """
 
     role: str
     topic: str = ""
     cards_so_far: int = 0
+    topics_done: int = 0
+    topics_total: int = 0
     usage: Usage = Field(default_factory=Usage)
 
     @property
@@ -58,6 +64,21 @@ class CardsChanged(ProgressEvent):
 
     def _verb(self) -> str:
         return "changed: " + "; ".join(self.changes)
+
+
+class CardsReady(ProgressEvent):
+    """A batch's cards are finished (formatted): they are in the result whatever happens next.
+
+    `batch` is the batch's key, (source index, batch index); the result lists the batches in that order. A
+    batch can come again (the orchestrator may format a batch twice, and a run that stops formats its last
+    batches without the LLM): the later cards replace the earlier ones.
+    """
+
+    batch: tuple[int, int]
+    cards: list[Card]
+
+    def _verb(self) -> str:
+        return f"{len(self.cards)} cards ready"
 
 
 # What a run is asked to do

@@ -2,16 +2,16 @@
 picks the next agent, and the agents work one request at a time.
 
 What the seed lacked is added: the Orchestrator sees a compact summary of the state rather than the whole
-history; a step cap (`orchestrator_max_steps`) and a time cap (`run_timeout`) end the loop; a choice that
-cannot run (the Reviewer before any cards) is not offered, and if made anyway is recorded as an error and
-skipped; agent errors land in `RunResult.errors`. Whatever way it ends, cards not yet formatted are
-formatted before the result.
+history; a step cap (`orchestrator_max_steps`) ends the loop, and so does the run's time limit
+(`run_timeout`, the workflow's own timeout, as on the planned route); a choice that cannot run (the
+Reviewer before any cards) is not offered, and if made anyway is recorded as an error and skipped; agent
+errors land in `RunResult.errors`. Whatever way it ends, cards not yet formatted are formatted before the
+result (on a timeout, by `RunRecord.result`, without the LLM).
 """
 
 from __future__ import annotations
 
 import json
-import time
 from dataclasses import dataclass
 from functools import partial
 from typing import Any
@@ -69,13 +69,11 @@ class OrchestratorWorkflow(Route):
         self._plan: list[Batch] | None = None
         self._batches: list[BatchCards] = []
         self._steps: list[str] = []
-        self._deadline = 0.0
 
     @step
     async def begin(self, ev: PipelineStart) -> DecideEvent:
         self._sources = ev.sources
         self._chunks = chunk_sources(ev.sources, self.settings.llm.context_window)
-        self._deadline = time.monotonic() + self.settings.run_timeout
         return DecideEvent()
 
     @step
@@ -84,11 +82,6 @@ class OrchestratorWorkflow(Route):
         if len(self._steps) >= limit:
             self.record.fail(
                 Role.ORCHESTRATOR, f"Stopped after {limit} steps, the limit for the orchestrator."
-            )
-            return await self._end(ctx)
-        if time.monotonic() >= self._deadline:
-            self.record.fail(
-                Role.ORCHESTRATOR, f"Stopped after {self.settings.run_timeout:g} s, the run's time limit."
             )
             return await self._end(ctx)
         decision = await self.record.step(
@@ -136,6 +129,7 @@ class OrchestratorWorkflow(Route):
             )
             if cards:
                 self._batches.append(BatchCards(batch, cards))
+                self.record.pending(batch, cards)
         return DecideEvent()
 
     @step
@@ -196,6 +190,7 @@ class OrchestratorWorkflow(Route):
     def _update(self, written: BatchCards, cards: list[Card]) -> None:
         """New cards for a batch: a formatted batch has to be formatted again."""
         written.cards, written.formatted = cards, False
+        self.record.pending(written.batch, cards)
 
     def _to_enrich(self) -> list[BatchCards]:
         return [w for w in self._batches if not w.enriched and stages.needs_enrichment(w.batch)]

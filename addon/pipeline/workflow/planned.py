@@ -5,22 +5,25 @@
     begin ─▶ revise (regeneration: the selected cards with the learner's feedback) ─▶ review ─▶ …
 
 The plan groups the topics into batches (batches.py). Each batch flows through on its own, so a batch is
-reviewed while others are still being generated, and its cards are finished (kept on cancel) as soon as they
-are formatted. A step that fails for one batch records a StepError and lets that batch's cards go on without
-it (or ends the batch when there are none).
+reviewed while others are still being generated, and its cards are finished as soon as they are formatted.
+Each stage records the cards it leaves as pending, so that a cancelled or timed-out run still returns them
+(formatted without the LLM). A step that fails for one batch records a StepError and lets that batch's
+cards go on without it (or ends the batch when there are none).
 How many requests run at once is bounded by `Agents.slots` (`settings.max_concurrency`), which serves work
 with more steps behind it first; the steps' worker counts are only an upper bound, fixed with the class.
 """
 
 from __future__ import annotations
 
+import textwrap
+from collections.abc import Iterable
 from typing import Any
 
 from workflows import Context, step
 from workflows.events import StopEvent
 
 from ..agents.team import Agents
-from ..models import AnalyzedTopic
+from ..models import MAX_NAME, AnalyzedTopic
 from ..roles import Role
 from ..settings import PipelineSettings
 from . import stages, topics
@@ -92,7 +95,9 @@ class PlannedWorkflow(Route):
             ctx, Role.QA_GENERATOR, batch.name, lambda: stages.generate(self.agents, batch, self.written)
         )
         if not cards:
+            self.record.finish(batch, [])
             return BatchDone(batch=batch)
+        self.record.pending(batch, cards)
         if stages.needs_enrichment(batch):
             return EnrichEvent(batch=batch, cards=cards)
         return ReviewEvent(batch=batch, cards=cards)
@@ -101,6 +106,8 @@ class PlannedWorkflow(Route):
     async def revise(self, ctx: Context, ev: ReviseEvent) -> list[ReviewEvent] | StopEvent:
         batch, wanted = ev.batch, ev.regeneration
         drafts = [card.draft for card in wanted.cards]
+        # Each card's replacements name it, however the Reviewer splits them later.
+        originals = [card.model_copy(update={"replaces": card.id}) for card in wanted.cards]
         revision = await self.record.step(
             ctx,
             Role.QA_GENERATOR,
@@ -112,13 +119,17 @@ class PlannedWorkflow(Route):
         if revision is None:
             return StopEvent(result=self.record.result())
         self.record.changed(ctx, Role.QA_GENERATOR, batch.name, revision.changes)
-        return [ReviewEvent(batch=batch, cards=stages.edited(wanted.cards, revision, Role.QA_GENERATOR))]
+        cards = stages.edited(originals, revision, Role.QA_GENERATOR)
+        self.record.pending(batch, cards)
+        return [ReviewEvent(batch=batch, cards=cards)]
 
     @step(num_workers=WORKERS)
     async def enrich(self, ctx: Context, ev: EnrichEvent) -> ReviewEvent:
         enriched = await self.record.step(
             ctx, Role.CODE_EXPERT, ev.batch.name, lambda: stages.enrich(self.agents, ev.batch, ev.cards)
         )
+        if enriched:
+            self.record.pending(ev.batch, enriched)
         return ReviewEvent(batch=ev.batch, cards=enriched or ev.cards)
 
     @step(num_workers=WORKERS)
@@ -132,6 +143,7 @@ class PlannedWorkflow(Route):
         if reviewed is None:
             return FormatEvent(batch=ev.batch, cards=ev.cards)
         self.record.changed(ctx, Role.REVIEWER, ev.batch.name, reviewed.changes)
+        self.record.pending(ev.batch, reviewed.cards)
         return FormatEvent(batch=ev.batch, cards=reviewed.cards)
 
     @step(num_workers=WORKERS)
@@ -161,9 +173,14 @@ class PlannedWorkflow(Route):
             source_index=0,
             index=0,
             note_id=source.note_id,
-            topics=[PlannedTopic(topic=AnalyzedTopic(name=", ".join(topics) or "selected cards"))],
+            topics=[PlannedTopic(topic=AnalyzedTopic(name=_names(topics) or "selected cards"))],
             text=chunk_text(
                 chunks, (card.provenance.chunk for card in cards if card.provenance.chunk is not None)
             ),
             language=self.settings.target_language,
         )
+
+
+def _names(topics: Iterable[str]) -> str:
+    """The topics' names as one topic's name, shortened to a name's bound."""
+    return textwrap.shorten(", ".join(topics), MAX_NAME, placeholder=" …")

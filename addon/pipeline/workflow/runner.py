@@ -1,9 +1,13 @@
 """Running the pipeline: `generate`/`regenerate` for async callers, `PipelineRun` for the dialogs and the CLI.
 
 A `PipelineRun` works in its own thread with its own event loop; `on_event` is called from that thread with
-each `ProgressEvent`. Cancelling keeps the cards finished so far (`RunResult.cancelled`); a run that times out
-keeps them too, with a StepError saying so. Pipeline errors of single steps are in `RunResult.errors`; any
-other exception is a bug and is raised from `result()`.
+each `ProgressEvent` (`CardsReady` carries each batch of finished cards), and `on_done` once at the end, also
+from that thread: a UI hands both to its main thread. However a run ends, its result holds every card made so
+far: cancelling keeps them (`RunResult.cancelled`); a run that times out keeps them with a StepError saying
+so; cards not yet reviewed or formatted then are formatted without the LLM, and their batches are sent as
+`CardsReady` before `on_done`, so the batches sent always add up to the result's cards. Pipeline errors of
+single steps are in `RunResult.errors`; any other exception is a bug: it is logged, ends the run, and is
+recorded as an error of step "run", and the cards made so far are kept.
 """
 
 from __future__ import annotations
@@ -17,21 +21,26 @@ from workflows.errors import WorkflowCancelledByUser, WorkflowTimeoutError
 from workflows.handler import WorkflowHandler
 
 from ..agents.team import Agents
+from ..cards.anki_markup import MarkupPolicy
 from ..llm.client import LLMClient
 from ..llm.slots import Slots
 from ..llm.usage import UsageMeter
 from ..models import Card, RunResult, Source
 from ..settings import PipelineSettings
 from .context import CONTEXT_STEP, ContextCheck
-from .events import PipelineStart, ProgressEvent, Regeneration
+from .events import CardsReady, PipelineStart, ProgressEvent, Regeneration
 from .orchestrator import OrchestratorWorkflow
 from .planned import PlannedWorkflow
 from .route import Route
+from .sources import prepare
 from .state import RunRecord
 
 logger = logging.getLogger(__name__)
 
 OnEvent = Callable[[ProgressEvent], None]
+OnDone = Callable[["PipelineRun"], None]
+SOURCE_STEP = "text"
+"""The step named in errors about the sources themselves (nothing to learn from, too long)."""
 
 
 async def generate(
@@ -52,9 +61,10 @@ async def regenerate(
     """Replacements for `cards`, made again with the learner's `feedback` ("shorter", "make it a cloze",
     "in German") and then reviewed and formatted; the run's other cards are not touched.
 
-    Always takes the planned route. A replacement has the id of the card it replaces; further cards split
-    from that card have ids `<id>.<suffix>`. A card with no replacement in the result (the Reviewer dropped
-    it, or a step failed: see `errors`) should be kept as it was. `apply_regeneration` does exactly that.
+    Always takes the planned route. Every card in the result names the card it replaces in `replaces` (a card
+    split in two gives two cards replacing the same one); the first keeps that card's id, the others get ids
+    `<id>.<suffix>`. A card with no replacement in the result (the Reviewer dropped it, or a step failed: see
+    `errors`) should be kept as it was. `apply_regeneration` does exactly that.
     """
     start = _regeneration_start(cards, feedback, source)
     return await _execute(start, settings.model_copy(update={"mode": "planned"}), on_event)
@@ -64,14 +74,18 @@ def apply_regeneration(cards: Sequence[Card], regenerated: RunResult) -> list[Ca
     """`cards` with each card replaced by its replacements from `regenerate`, in place; others unchanged."""
     replacements: dict[str, list[Card]] = {}
     for card in regenerated.cards:
-        replacements.setdefault(card.id.split(".", 1)[0], []).append(card)
+        replacements.setdefault(card.replaces or card.id, []).append(
+            card.model_copy(update={"replaces": None})
+        )
     return [new for card in cards for new in replacements.get(card.id, [card])]
 
 
 class PipelineRun:
     """One run in a worker thread: `start()`, then `result()`; `cancel()` from any thread.
 
-    For a regeneration use `PipelineRun.regeneration(...)`, which takes `regenerate`'s arguments.
+    `on_done(run)` is called from the worker thread when the run is over, whatever way it ended; `result()`
+    then returns at once. For a regeneration use `PipelineRun.regeneration(...)`, which takes `regenerate`'s
+    arguments.
     """
 
     def __init__(
@@ -80,11 +94,13 @@ class PipelineRun:
         settings: PipelineSettings,
         *,
         on_event: OnEvent | None = None,
+        on_done: OnDone | None = None,
         _start: PipelineStart | None = None,
     ) -> None:
         self._start_event = _start or PipelineStart(sources=list(sources))
         self._settings = settings
         self._on_event = on_event
+        self._on_done = on_done
         self._lock = threading.Lock()
         self._done = threading.Event()
         self._thread: threading.Thread | None = None
@@ -103,9 +119,11 @@ class PipelineRun:
         settings: PipelineSettings,
         *,
         on_event: OnEvent | None = None,
+        on_done: OnDone | None = None,
     ) -> PipelineRun:
         start = _regeneration_start(cards, feedback, source)
-        return cls([source], settings.model_copy(update={"mode": "planned"}), on_event=on_event, _start=start)
+        planned = settings.model_copy(update={"mode": "planned"})
+        return cls([source], planned, on_event=on_event, on_done=on_done, _start=start)
 
     def start(self) -> None:
         with self._lock:
@@ -115,7 +133,7 @@ class PipelineRun:
         self._thread.start()
 
     def cancel(self) -> None:
-        """Stop the run soon (about a second); the cards finished so far are kept. Safe from any thread."""
+        """Stop the run soon (about a second); the cards made so far are kept. Safe from any thread."""
         with self._lock:
             self._cancelled = True
             handler, loop = self._handler, self._loop
@@ -147,6 +165,11 @@ class PipelineRun:
             with self._lock:
                 self._handler = self._loop = None
             self._done.set()
+            if self._on_done is not None:
+                try:
+                    self._on_done(self)
+                except Exception:
+                    logger.exception("The run's completion listener failed")
 
     def _attach(self, handler: WorkflowHandler) -> None:
         with self._lock:
@@ -164,36 +187,66 @@ async def _execute(
     on_handler: Callable[[WorkflowHandler], None] | None = None,
 ) -> RunResult:
     usage = UsageMeter()
+    prepared = prepare(start.sources, settings, cut=start.regeneration is None)
+    start = start.model_copy(update={"sources": prepared.sources})
+    markup = MarkupPolicy.for_sources((source.text for source in start.sources), settings.math)
+    record = RunRecord(settings.mode, usage, markup)
+    for problem in prepared.problems:
+        record.fail(SOURCE_STEP, problem)
+    if not start.sources:
+        return record.result()
     llm = LLMClient(settings.llm, usage=usage, max_requests=settings.max_requests_per_run)
-    record = RunRecord(settings.mode, usage)
     context = ContextCheck(settings.llm.context_window, lambda problem: record.fail(CONTEXT_STEP, problem))
     agents = Agents(llm, Slots(settings.max_concurrency), check=context)
     route: type[Route] = OrchestratorWorkflow if settings.mode == "orchestrator" else PlannedWorkflow
     workflow = route(settings, agents, record)
+    listener = _Listener(on_event) if on_event is not None else None
     try:
         handler = workflow.run(start_event=start)
         if on_handler is not None:
             on_handler(handler)
         async for event in handler.stream_events():
-            if on_event is not None and isinstance(event, ProgressEvent):
-                _deliver(on_event, event)
+            if listener is not None and isinstance(event, ProgressEvent):
+                listener(event)
         result: RunResult = await handler
-        return result
     except WorkflowCancelledByUser:
-        return record.result(cancelled=True)
+        result = record.result(cancelled=True)
     except WorkflowTimeoutError:
         record.fail("run", f"The run took longer than {settings.run_timeout:g} s and was stopped.")
-        return record.result()
+        result = record.result()
+    except Exception as error:  # a bug: the learner keeps the cards made so far, and sees one line
+        logger.exception("The run failed")
+        record.fail("run", f"The run stopped on an unexpected error: {_one_line(error)}")
+        result = record.result()
     finally:
         await llm.aclose()
+    if listener is not None:
+        for ready in record.unsent(listener.sent):
+            listener(ready)
+    return result
 
 
-def _deliver(on_event: OnEvent, event: ProgressEvent) -> None:
-    """Call the listener; a broken listener is logged and does not stop the run."""
-    try:
-        on_event(event)
-    except Exception:
-        logger.exception("A progress listener failed on %s", event)
+class _Listener:
+    """Hands progress events to `on_event`, remembering the cards of each batch it was sent; a broken
+    listener is logged and does not stop the run."""
+
+    def __init__(self, on_event: OnEvent) -> None:
+        self.on_event = on_event
+        self.sent: dict[tuple[int, int], list[Card]] = {}
+
+    def __call__(self, event: ProgressEvent) -> None:
+        if isinstance(event, CardsReady):
+            self.sent[event.batch] = event.cards
+        try:
+            self.on_event(event)
+        except Exception:
+            logger.exception("A progress listener failed on %s", event)
+
+
+def _one_line(error: Exception, limit: int = 200) -> str:
+    lines = str(error).strip().splitlines()
+    text = f"{type(error).__name__}: {lines[0]}" if lines else type(error).__name__
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def _regeneration_start(cards: Sequence[Card], feedback: str, source: Source) -> PipelineStart:

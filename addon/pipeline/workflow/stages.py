@@ -14,7 +14,8 @@ from typing import NamedTuple
 
 from ..agents.edits import apply_edits, to_draft
 from ..agents.team import Agents, card_budget
-from ..cards.lints import card_text, lint_cards
+from ..cards.formatting import lint_drafts
+from ..cards.lints import card_text
 from ..cards.similarity import Corpus
 from ..models import Card, CardDraft, GeneratedCard, Provenance, Review
 from ..roles import Role
@@ -138,7 +139,7 @@ async def review(agents: Agents, batch: Batch, cards: list[Card], written: Writt
     the cards of other batches that look close to these (near-duplicates among them are lint findings too).
     """
     drafts = [card.draft for card in cards]
-    findings = await asyncio.to_thread(lint_cards, drafts)
+    findings = await asyncio.to_thread(lint_drafts, drafts)
     close = written.close_to(batch, drafts)
     answer = await agents.review(
         evidence(batch, drafts),

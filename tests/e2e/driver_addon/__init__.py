@@ -1,13 +1,22 @@
 """A test driver installed as a second add-on: it drives a real Anki like a user and writes a report.
 
 The scenario comes from the JSON file named by AICG_E2E_CONFIG: {"report": path, "steps": [...],
-"source_text": str}. Steps: "first_use" (open Tools → Generate Cards… and wait for the pipeline to
-load), "settings" (Tools → Add-ons, select the add-on, Config: test the connection and save), "generate"
-(generate from `source_text` and insert the cards). Anki quits when done.
+"source_text": str, "insert_cards": int, "explain": bool}. Steps:
+- "idle": two seconds of nothing (a baseline for the stalls);
+- "first_use": open Tools → Generate Cards… and wait for the pipeline to load;
+- "settings": Tools → Add-ons, select the add-on, Config: test the connection and save;
+- "generate": generate from `source_text` and add the cards;
+- "quit_mid_run": generate, and let Anki quit as soon as the first cards are in;
+- "from_browser": notes selected in the Browser → context menu → generate → add, then from a generated
+  note back to its source and from the source to its cards;
+- "insert_many": `insert_cards` drafts added in one step, timed.
+Anki quits when done. A 10 ms heartbeat timer runs throughout: each step reports the main thread's worst
+stall.
 """
 
 from __future__ import annotations
 
+import importlib
 import json
 import os
 import sys
@@ -18,7 +27,7 @@ from pathlib import Path
 
 from aqt import gui_hooks, mw
 from aqt.addons import AddonsDialog
-from aqt.qt import QApplication, QLineEdit, QMessageBox, QTimer, QWidget
+from aqt.qt import QApplication, QLineEdit, QMenu, QMessageBox, QTimer, QWidget
 
 CONFIG = json.loads(Path(os.environ["AICG_E2E_CONFIG"]).read_text())
 HEAVY_MODULES = (
@@ -36,7 +45,9 @@ HEAVY_MODULES = (
     "nltk",
 )
 MENU_TEXT = "Generate Cards…"
+PACKAGE = "ai_card_generator"
 POLL_MS = 50
+HEARTBEAT_MS = 10
 STEP_TIMEOUT = 120.0
 
 report: dict = {"steps": {}, "messages": []}
@@ -81,11 +92,57 @@ def _modules_report() -> dict[str, str | None]:
     return {name: _where(name) for name in HEAVY_MODULES}
 
 
+class Heartbeat:
+    """The longest gap between two ticks of a 10 ms timer on the main thread: how long it stalled."""
+
+    def __init__(self) -> None:
+        self.last = time.perf_counter()
+        self.worst = 0.0
+        self.timer = QTimer(mw)
+        self.timer.timeout.connect(self._tick)
+        self.timer.start(HEARTBEAT_MS)
+
+    def _tick(self) -> None:
+        now = time.perf_counter()
+        self.worst = max(self.worst, now - self.last - HEARTBEAT_MS / 1000)
+        self.last = now
+
+    def explain(self) -> None:
+        """Record what every thread was doing whenever the main thread is late (bench --explain)."""
+        import threading
+        import traceback
+
+        def sample() -> None:
+            main = threading.main_thread().ident
+            while True:
+                time.sleep(0.005)
+                late = time.perf_counter() - self.last
+                if late > 0.04:
+                    stacks = {
+                        ("main" if ident == main else str(ident)): traceback.format_stack(frame)[-14:]
+                        for ident, frame in sys._current_frames().items()
+                        if ident != threading.get_ident()
+                    }
+                    report.setdefault("stalls", []).append({"late_ms": round(late * 1000), "stacks": stacks})
+
+        threading.Thread(target=sample, daemon=True).start()
+
+    def take(self) -> float:
+        """The worst stall since the last call, in ms."""
+        worst, self.worst = self.worst, 0.0
+        return round(worst * 1000, 1)
+
+
+heartbeat: Heartbeat | None = None
+
+
 def step_first_use() -> Iterator[Wait]:
     action = next(a for a in mw.form.menuTools.actions() if a.text() == MENU_TEXT)
     started = time.monotonic()
     action.trigger()
     yield lambda: _dialog() is not None
+    yield lambda: True  # one more pass of the event loop: the heartbeat sees the window open
+    opening = heartbeat.take() if heartbeat else None
     dialog = _dialog()
     yield lambda: dialog.pipeline_state in ("ready", "failed")
     report["steps"]["first_use"] = {
@@ -93,24 +150,150 @@ def step_first_use() -> Iterator[Wait]:
         "seconds": time.monotonic() - started,
         "status": dialog.status_text(),
         "modules": _modules_report(),
+        "opening_stall_ms": opening,
+        "worst_stall_ms": heartbeat.take() if heartbeat else None,
     }
+
+
+def _generate_and_add(dialog: QWidget, name: str) -> Iterator[Wait]:
+    notes_before = mw.col.note_count()
+    started = time.monotonic()
+    dialog.generate_button.click()
+    yield lambda: dialog.run_state != "running"
+    seconds = time.monotonic() - started
+    stall = heartbeat.take() if heartbeat else None
+    generated = len(dialog.drafts())
+    dialog.insert_button.click()
+    yield lambda: not dialog.adding and not dialog.drafts()  # added cards leave the preview
+    report["steps"].setdefault(name, []).append(
+        {
+            "generated": generated,
+            "inserted": mw.col.note_count() - notes_before,
+            "status": dialog.status_text(),
+            "seconds": seconds,
+            "worst_stall_ms": stall,
+        }
+    )
 
 
 def step_generate() -> Iterator[Wait]:
     dialog = _dialog()
-    notes_before = mw.col.note_count()
-    dialog.set_source_text(CONFIG["source_text"])
-    dialog.generate_button.click()
-    yield lambda: dialog.run_state == "idle"
-    generated = len(dialog.cards)
-    dialog.insert_button.click()
-    yield lambda: not dialog.cards  # the dialog empties its list once the add operation has finished
-    report["steps"]["generate"] = {
-        "generated": generated,
-        "inserted": mw.col.note_count() - notes_before,
-        "status": dialog.status_text(),
-        "fronts": [n.fields[0] for n in (mw.col.get_note(i) for i in mw.col.find_notes(""))],
+    dialog.set_source_text(CONFIG["source_text"], "E2E text")
+    yield from _generate_and_add(dialog, "generate")
+
+
+def _context_action(browser: QWidget, text: str) -> None:
+    menu = QMenu(browser)
+    gui_hooks.browser_will_show_context_menu(browser, menu)
+    next(action for action in menu.actions() if action.text() == text).trigger()
+
+
+def step_from_browser() -> Iterator[Wait]:
+    import aqt
+
+    notetype = mw.col.models.by_name("Basic")
+    sources = []
+    for number, section in enumerate(CONFIG["source_text"].split("\n## ")[1:3]):
+        note = mw.col.new_note(notetype)
+        note["Front"] = f"Source note {number + 1}"
+        note["Back"] = "Notes.<br>## Notes on " + section.replace("\n", "<br>")  # not the text's topics
+        mw.col.add_note(note, mw.col.decks.id("From notes"))
+        sources.append(note.id)
+    browser = aqt.dialogs.open("Browser", mw)
+    browser.search_for(f"nid:{sources[0]},{sources[1]}")
+    browser.table.select_all()
+    in_notes_menu = any(
+        a.text() == "Generate cards from selected notes" for a in browser.form.menu_Notes.actions()
+    )
+    _context_action(browser, "Generate cards from selected notes")
+    yield (
+        lambda: (
+            _dialog() is not None
+            and _dialog().pipeline_state == "ready"
+            and _dialog().source_picker.from_notes()
+        )
+    )
+    dialog = _dialog()
+    picked = [note.note_id for note in dialog.source_picker.notes()]
+    yield from _generate_and_add(dialog, "from_browser_run")
+    browser.search_for(f"nid:{sources[0]}")
+    browser.table.select_all()
+    _context_action(browser, "Find cards generated from these notes")
+    generated = list(mw.col.find_notes(browser.current_search()))
+    browser.search_for(f"nid:{generated[0]}" if generated else "nid:0")
+    browser.table.select_all()
+    _context_action(browser, "Go to source note")
+    back = list(mw.col.find_notes(browser.current_search()))
+    note = mw.col.get_note(generated[0]) if generated else None
+    report["steps"]["from_browser"] = {
+        "in_notes_menu": in_notes_menu,
+        "sources": sources,
+        "picked": picked,
+        "generated_from_first": len(generated),
+        "source_field": note["Source"] if note else None,
+        "deck": mw.col.decks.name(note.cards()[0].did) if note else None,
+        "back_to_source": back,
     }
+    # With no note in its editor the Browser closes at once; with one, it first waits for the editor's page
+    # to save the note, which never answers if the page is still loading.
+    browser.search_for("nid:0")
+    yield lambda: browser.editor.note is None if hasattr(browser.editor, "note") else True
+    browser.close()
+
+
+def step_quit_mid_run() -> Iterator[Wait]:
+    """Generate, and quit Anki as soon as the first cards are in: they must be in the drafts journal."""
+    dialog = _dialog()
+    dialog.set_source_text(CONFIG["source_text"], "Quit mid-run")
+    dialog.generate_button.click()
+    yield lambda: len(dialog.drafts()) > 0
+    report["steps"]["quit_mid_run"] = {
+        "shown": len(dialog.drafts()),
+        "running": dialog.run_state == "running",
+    }
+
+
+def step_insert_many() -> Iterator[Wait]:
+    """`insert_cards` drafts (formatted beforehand, not timed) added in one step; the add is timed."""
+    addon = importlib.import_module(PACKAGE)
+    drafts = importlib.import_module(f"{addon.__name__}.drafts")
+    models = importlib.import_module(f"{addon.__name__}.pipeline.models")
+    formatting = importlib.import_module(f"{addon.__name__}.pipeline.cards.formatting")
+    dialog = _dialog()
+    count = CONFIG.get("insert_cards", 1000)
+    stamp = time.time()  # fronts new in every launch, so none is a duplicate
+    drafts_made = [
+        models.BasicCard(question=f"Question {n} at {stamp}?", answer=f"Answer {n}") for n in range(count)
+    ]
+    cards = formatting.format_cards([models.Card(id=f"bench{n}", draft=d) for n, d in enumerate(drafts_made)])
+    run = drafts.DraftRun(title="Bench", sources=[models.Source(text="bench", title="Bench")])
+    run.cards = [drafts.DraftCard(card=card) for card in cards]
+    yield lambda: True  # the heartbeat sees the time formatting took (the driver's, not the window's)
+    heartbeat.take()
+    dialog._show_session(drafts.DraftSession(dialog.journal, run))
+    yield lambda: True  # the heartbeat sees the drafts shown
+    showing = heartbeat.take()
+    notes_before = mw.col.note_count()
+    started = time.perf_counter()
+    dialog.insert_button.click()
+    yield lambda: not dialog.adding
+    seconds = time.perf_counter() - started
+    report["steps"]["insert_many"] = {
+        "cards": count,
+        "inserted": mw.col.note_count() - notes_before,
+        "seconds": seconds,
+        "showing_stall_ms": showing,
+        "worst_stall_ms": heartbeat.take(),
+        "status": dialog.status_text(),
+    }
+
+
+def step_idle() -> Iterator[Wait]:
+    """Two seconds of nothing: the stalls the machine itself causes (a baseline for the other steps)."""
+    heartbeat.take()
+    until = time.monotonic() + 2.0
+    yield lambda: time.monotonic() > until
+    report["steps"].setdefault("idle", []).append({"worst_stall_ms": heartbeat.take()})
 
 
 def step_settings() -> Iterator[Wait]:
@@ -144,7 +327,15 @@ def step_settings() -> Iterator[Wait]:
     }
 
 
-STEPS = {"first_use": step_first_use, "settings": step_settings, "generate": step_generate}
+STEPS = {
+    "idle": step_idle,
+    "first_use": step_first_use,
+    "settings": step_settings,
+    "generate": step_generate,
+    "from_browser": step_from_browser,
+    "insert_many": step_insert_many,
+    "quit_mid_run": step_quit_mid_run,
+}
 
 
 def _run(steps: Iterator[Iterator[Wait]]) -> None:
@@ -185,7 +376,11 @@ def _finish(timer: QTimer) -> None:
 
 
 def _on_profile_open() -> None:
+    global heartbeat
     report["profile_open_time"] = time.time()
+    heartbeat = Heartbeat()
+    if CONFIG.get("explain"):
+        heartbeat.explain()
     report["modules_at_startup"] = _modules_report()
     report["menu_entry"] = any(a.text() == MENU_TEXT for a in mw.form.menuTools.actions())
     _write_report()

@@ -1,0 +1,181 @@
+"""Pipeline runs for a draft session, with the results handed to Anki's main thread.
+
+A run works in its own thread (not a QueryOp: Anki would count it as a background operation for minutes and
+the Browser would show placeholder rows meanwhile). Its events and its end reach the main thread through
+`mw.taskman.run_on_main`; there the cards go into the session, which journals them, whether or not the
+window that started the run is still open. The window listens through `RunListener` and detaches on close.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Protocol
+
+from aqt.main import AnkiQt
+
+from ...responsive import begin_background_work, end_background_work
+
+if TYPE_CHECKING:
+    from ...drafts import DraftSession, RunStatus
+    from ...pipeline.models import Card, RunResult, Source
+    from ...pipeline.settings import PipelineSettings
+    from ...pipeline.workflow.events import ProgressEvent
+    from ...pipeline.workflow.runner import PipelineRun
+
+
+class RunListener(Protocol):
+    def run_progress(self, event: ProgressEvent) -> None: ...
+
+    def run_cards_changed(self, new_rows: Sequence[int]) -> None: ...
+
+    def run_finished(self, outcome: Outcome) -> None: ...
+
+
+@dataclass(frozen=True)
+class Outcome:
+    ok: bool
+    message: str
+    cards: int
+    """Cards the run added to the session (finished or regenerated)."""
+
+
+class RunDriver:
+    """Runs one job at a time for a session: a generation, or regenerations (one per source)."""
+
+    def __init__(self, mw: AnkiQt, session: DraftSession, listener: RunListener | None) -> None:
+        self.mw = mw
+        self.session = session
+        self.listener = listener
+        self._run: PipelineRun | None = None
+        self._queue: list[Callable[[], PipelineRun]] = []
+        self._stopped = False
+        self._new_rows: list[int] = []
+
+    @property
+    def running(self) -> bool:
+        return self._run is not None
+
+    def generate(self, settings: PipelineSettings) -> None:
+        from ...pipeline.workflow.runner import PipelineRun
+
+        sources = self.session.run.sources
+        self._start(
+            lambda: PipelineRun(sources, settings, on_event=self._event, on_done=self._done_generating)
+        )
+
+    def regenerate(
+        self, groups: Sequence[tuple[Sequence[Card], Source]], feedback: str, settings: PipelineSettings
+    ) -> None:
+        """Make these cards again with the learner's feedback: one run per source, one after the other."""
+        from ...pipeline.workflow.runner import PipelineRun
+
+        jobs: list[Callable[[], PipelineRun]] = [
+            (
+                lambda cards=cards, source=source: PipelineRun.regeneration(  # type: ignore[misc]
+                    cards, feedback, source, settings, on_event=self._event, on_done=self._done_regenerating
+                )
+            )
+            for cards, source in groups
+        ]
+        self._queue = jobs[1:]
+        self._start(jobs[0])
+
+    def cancel(self) -> None:
+        """Stop: the cards finished so far stay."""
+        self._stopped = True
+        self._queue = []
+        if self._run is not None:
+            self._run.cancel()
+
+    # worker thread → main thread
+
+    def _start(self, make: Callable[[], PipelineRun]) -> None:
+        self._stopped = False
+        self._new_rows = []
+        if self._run is None:
+            begin_background_work()
+        self._run = make()
+        self._run.start()
+
+    def _event(self, event: ProgressEvent) -> None:
+        self.mw.taskman.run_on_main(lambda: self._on_event(event))
+
+    def _done_generating(self, run: PipelineRun) -> None:
+        self.mw.taskman.run_on_main(lambda: self._finish(run, self._generated))
+
+    def _done_regenerating(self, run: PipelineRun) -> None:
+        self.mw.taskman.run_on_main(lambda: self._finish(run, self._regenerated))
+
+    # main thread
+
+    def _on_event(self, event: ProgressEvent) -> None:
+        from ...pipeline.workflow.events import CardsReady
+
+        if isinstance(event, CardsReady) and self.session.run.status == "running":
+            self.session.run.put_batch(event.batch, event.cards)
+            self.session.save()
+            if self.listener is not None:
+                self.listener.run_cards_changed([])
+        if self.listener is not None:
+            self.listener.run_progress(event)
+
+    def _finish(self, run: PipelineRun, apply: Callable[[RunResult], Outcome]) -> None:
+        try:
+            result = run.result(timeout=0)
+        except Exception as error:
+            outcome = self._failed(error)
+        else:
+            outcome = apply(result)
+        if self._queue and not self._stopped:
+            self._start(self._queue.pop(0))
+            return
+        self._run = None
+        end_background_work()
+        if self.listener is not None:
+            self.listener.run_finished(outcome)
+
+    def _generated(self, result: RunResult) -> Outcome:
+        run = self.session.run
+        before = len(run.pending())
+        status: RunStatus = "stopped" if result.cancelled else "finished" if result.cards else "failed"
+        run.finish(result, status, "")
+        count, usage, problems = len(run.cards), result.usage.describe(), _problems(result)
+        if status == "stopped":
+            run.message = f"Stopped. {cards_text(count)} kept ({usage})." if count else "Stopped."
+        elif status == "finished":
+            run.message = f"{cards_text(count)} ready ({usage}). {problems}".strip()
+        else:
+            run.message = problems or "No cards came back. Try a longer text."
+        return self._saved(Outcome(status != "failed", run.message, len(run.pending()) - before))
+
+    def _regenerated(self, result: RunResult) -> Outcome:
+        rows = self.session.run.replace(result) if result.cards else []
+        self._new_rows += rows
+        if result.cancelled:
+            message = "Stopped."
+        elif rows:
+            message = f"{cards_text(len(rows))} made again ({result.usage.describe()})."
+        else:
+            message = _problems(result) or "Nothing came back; the cards stay as they were."
+        if self.listener is not None and rows:
+            self.listener.run_cards_changed(self._new_rows)
+        return self._saved(Outcome(bool(rows) or result.cancelled, message, len(rows)))
+
+    def _failed(self, error: Exception) -> Outcome:
+        """A bug in the pipeline: the cards that streamed in stay; say what happened."""
+        self.session.run.status = "failed"
+        self.session.run.message = f"The run failed unexpectedly: {error!r}"
+        return self._saved(Outcome(False, self.session.run.message, 0))
+
+    def _saved(self, outcome: Outcome) -> Outcome:
+        self.session.save()
+        return outcome
+
+
+def cards_text(count: int) -> str:
+    return f"{count} card{'s' if count != 1 else ''}"
+
+
+def _problems(result: RunResult) -> str:
+    return "; ".join(error.message for error in result.errors)
