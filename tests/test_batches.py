@@ -11,6 +11,7 @@ import pytest
 from addon.pipeline import Source
 from addon.pipeline.agents.team import card_budget
 from addon.pipeline.models import AnalyzedTopic
+from addon.pipeline.settings import LLMSettings
 from addon.pipeline.workflow.batches import MAX_BATCH_CARDS, MIN_BATCH_CARDS, batch_cards, group
 from addon.pipeline.workflow.events import PlannedTopic
 from addon.pipeline.workflow.topics import MAX_TOPICS_PER_CHUNK, fold_topics
@@ -76,11 +77,17 @@ def test_topics_go_in_batches_of_a_bounded_number_of_planned_cards_close_ones_to
     assert all(sum(card_budget(p.topic) for p in batch) <= MAX_BATCH_CARDS for batch in batches)
 
 
+def window(tokens: int, **options: Any) -> LLMSettings:
+    return LLMSettings(context_window=tokens, **options)
+
+
 def test_a_small_context_window_makes_smaller_batches() -> None:
-    assert batch_cards(16_000) == batch_cards(8_192) == MAX_BATCH_CARDS
-    assert batch_cards(4_096) == 11 and batch_cards(2_048) == MIN_BATCH_CARDS
+    assert batch_cards(window(16_000)) == batch_cards(window(8_192)) == MAX_BATCH_CARDS
+    assert batch_cards(window(4_096)) == 6, "half the window is kept for the reply (max_tokens)"
+    assert batch_cards(window(4_096, max_reply_tokens=1_024)) == 11
+    assert batch_cards(window(2_048)) == MIN_BATCH_CARDS
     topics = [LSM, B_TREES, COMPARISON, REPLICATION, ENCODING]
-    small = group(topics, batch_cards(4_096))
+    small = group(topics, batch_cards(window(4_096, max_reply_tokens=1_024)))
     assert [[p.topic.name for p in batch] for batch in small] == [
         ["LSM-trees", "B-trees versus LSM-trees", "Encoding"],  # 6 + 2 + 1 cards
         ["B-trees", "Replication"],  # 5 + 6

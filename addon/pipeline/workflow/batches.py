@@ -7,7 +7,7 @@ starts with the most important topic left and takes the topics closest to it whi
 the same chunk first, then those whose names and points share the most words with its topics. So topics that
 might ask the same fact are reviewed together, and their passages of the source are sent once. A batch spans
 at most `MAX_CHUNKS_PER_TOPIC` chunks, which bounds its source text. Where the context window is small, a
-batch holds fewer cards, so that its Reviewer's request still fits (`batch_cards`).
+batch holds fewer cards, so that its Reviewer's request still fits with its reply (`batch_cards`).
 """
 
 from __future__ import annotations
@@ -16,8 +16,8 @@ from collections.abc import Sequence
 
 from ..agents.team import card_budget
 from ..cards.similarity import Corpus
+from ..settings import LLMSettings
 from .chunking import MAX_CHUNKS_PER_TOPIC
-from .context import REPLY_SHARE
 from .events import PlannedTopic
 
 MAX_BATCH_CARDS = 16
@@ -28,10 +28,11 @@ PROMPT_TOKENS, TOKENS_PER_CARD = 800, 200
 card with its findings and the card's passages of the source."""
 
 
-def batch_cards(context_window: int) -> int:
+def batch_cards(settings: LLMSettings) -> int:
     """The most cards planned for one batch: `MAX_BATCH_CARDS`, or fewer where the Reviewer's request would
-    not fit in the context window with room left for the reply (but at least `MIN_BATCH_CARDS`)."""
-    room = context_window - context_window // REPLY_SHARE - PROMPT_TOKENS
+    not fit in the context window with room left for the reply it asks for (but at least
+    `MIN_BATCH_CARDS`)."""
+    room = settings.context_window - settings.reply_tokens - PROMPT_TOKENS
     return max(MIN_BATCH_CARDS, min(MAX_BATCH_CARDS, room // TOKENS_PER_CARD))
 
 

@@ -24,6 +24,7 @@ from ..models import Card, Source
 from ..roles import END, JOBS, Role
 from ..settings import PipelineSettings
 from . import stages, topics
+from .batches import batch_cards
 from .chunking import Chunk, chunk_sources
 from .events import (
     Batch,
@@ -112,7 +113,7 @@ class OrchestratorWorkflow(Route):
             analyses.append((chunk, analysis))
         settings = self.settings
         self._plan = topics.plan_topics(
-            self._sources, self._chunks, analyses, settings.target_language, settings.llm.context_window
+            self._sources, self._chunks, analyses, settings.target_language, batch_cards(settings.llm)
         )
         self.record.outline = topics.outline_of(self._plan, analyses)
         return DecideEvent()

@@ -27,6 +27,7 @@ from ..models import MAX_NAME, AnalyzedTopic
 from ..roles import Role
 from ..settings import PipelineSettings
 from . import stages, topics
+from .batches import batch_cards
 from .chunking import Chunk, chunk_sources, chunk_text
 from .events import (
     Batch,
@@ -76,7 +77,7 @@ class PlannedWorkflow(Route):
         analyses = [(ev.chunk, ev.analysis) for ev in analyzed]
         settings = self.settings
         batches = topics.plan_topics(
-            self._start.sources, self._chunks, analyses, settings.target_language, settings.llm.context_window
+            self._start.sources, self._chunks, analyses, settings.target_language, batch_cards(settings.llm)
         )
         self.record.outline = topics.outline_of(batches, analyses)
         if not batches:

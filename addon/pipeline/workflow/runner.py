@@ -196,7 +196,7 @@ async def _execute(
     if not start.sources:
         return record.result()
     llm = LLMClient(settings.llm, usage=usage, max_requests=settings.max_requests_per_run)
-    context = ContextCheck(settings.llm.context_window, lambda problem: record.fail(CONTEXT_STEP, problem))
+    context = ContextCheck(settings.llm, lambda problem: record.fail(CONTEXT_STEP, problem))
     agents = Agents(llm, Slots(settings.max_concurrency), check=context)
     route: type[Route] = OrchestratorWorkflow if settings.mode == "orchestrator" else PlannedWorkflow
     workflow = route(settings, agents, record)

@@ -19,7 +19,7 @@ from ..agents import prompts
 from ..cards.lints import NEAR_DUPLICATE
 from ..cards.similarity import Corpus, stems
 from ..models import AnalyzedTopic, Outline, Source, Topic, TopicAnalysis
-from .batches import batch_cards, group
+from .batches import group
 from .chunking import Chunk, chunk_text
 from .events import Batch, PlannedTopic
 
@@ -37,10 +37,10 @@ def plan_topics(
     chunks: Sequence[Chunk],
     analyses: Sequence[tuple[Chunk, TopicAnalysis | None]],
     target_language: str | None,
-    context_window: int,
+    most_cards: int,
 ) -> list[Batch]:
-    """The batches to make cards for: per source, its chunks' topics merged and grouped (as many cards a
-    batch as `context_window` allows), each batch with the text of its topics' chunks."""
+    """The batches to make cards for: per source, its chunks' topics merged and grouped (at most
+    `most_cards` planned a batch: `batches.batch_cards`), each batch with the text of its topics' chunks."""
     batches: list[Batch] = []
     for source_index, source in enumerate(sources):
         own = sorted(
@@ -56,7 +56,7 @@ def plan_topics(
         )
         language = target_language or source.language or common_language(a.language for _, a in own)
         source_chunks = sorted((c for c in chunks if c.source_index == source_index), key=lambda c: c.index)
-        for index, members in enumerate(group(planned, batch_cards(context_window))):
+        for index, members in enumerate(group(planned, most_cards)):
             names = {member.topic.name for member in members}
             batches.append(
                 Batch(
