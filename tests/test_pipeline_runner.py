@@ -3,9 +3,11 @@ keeps finished cards, the run's time limit, listeners, and regeneration of selec
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import threading
 import time
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -20,9 +22,9 @@ from addon.pipeline import (
     StepFinished,
     apply_regeneration,
 )
-from addon.pipeline.models import ClozeCard
+from addon.pipeline.models import BasicCard, ClozeCard
 
-from .fake_openai import FakeOpenAI, Request
+from .fake_openai import FakeOpenAI, Reply, Request
 from .pipeline_crew import (
     FIVE_TOPICS,
     Crew,
@@ -286,6 +288,45 @@ def test_batches_formatted_at_the_end_of_a_stopped_run_are_streamed_once_before_
     assert len(result.cards) == 45
     assert sorted(event.batch for event in batches) == [(0, n) for n in range(3)], "each batch once"
     assert all("Reviewer" in card.provenance.agents for card in batches[0].cards)
+    assert_streamed_as_result(batches, result)
+
+
+SHARED = {"kind": "basic", "front": "What do all five indicators read?", "back": "Price history", "topic": 1}
+"""A card the Q&A Generator writes in every batch."""
+
+
+def with_shared_card(crew: Crew) -> Callable[[Request], Reply]:
+    def reply(request: Request) -> Reply:
+        answer = crew(request)
+        if request.schema_name != "CardDrafts":
+            return answer
+        return dataclasses.replace(answer, data={"cards": [*answer.data["cards"], SHARED]})
+
+    return reply
+
+
+@pytest.mark.parametrize("end", ["done", "Stop", "time limit"])
+def test_a_card_repeated_across_batches_is_streamed_once_and_is_in_the_result_once(
+    fake_openai: FakeOpenAI, end: str
+) -> None:
+    """However the run ends, a repeat is dropped as its batch is finished, also when a stopped run formats
+    the batch without the LLM: the listener never gets it twice, and what it got is the result."""
+    fake_openai.handler = with_shared_card(Crew(delay=first_fast_then_slow("Review", 30.0 * (end != "done"))))
+    listener = Listener()
+    settings = settings_for(fake_openai, run_timeout=1.5 if end == "time limit" else 600)
+    run_ = PipelineRun([SOURCE], settings, on_event=listener.on_event, on_done=listener.on_done)
+    run_.start()
+    if end == "Stop":
+        deadline = time.monotonic() + 20
+        while not listener.log and time.monotonic() < deadline:
+            time.sleep(0.01)
+        run_.cancel()
+    result = run_.result(timeout=10)
+    batches = listener.batches()
+
+    streamed = [card.draft for event in batches for card in event.cards]
+    assert [draft.question for draft in streamed if isinstance(draft, BasicCard)].count(SHARED["front"]) == 1
+    assert len(result.cards) == 45 + 1
     assert_streamed_as_result(batches, result)
 
 
