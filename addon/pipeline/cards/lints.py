@@ -213,12 +213,27 @@ def _answer_too_long(draft: CardDraft) -> Findings:
 _ITEM_SEPARATOR = re.compile(r"\s*[,;]\s+|\s+(?:and|or)\s+", re.IGNORECASE)
 _COUNTS = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten")
 _CONTINUES = frozenset(
-    """because so since hence therefore thus which as otherwise that but while whereas yet unlike
-    instead""".split()
+    """because so since hence therefore thus which as otherwise that but while whereas yet unlike instead not
+    only rather weil denn daher deshalb deswegen darum somit sodass dadurch aber doch jedoch sondern während
+    statt anstatt nicht nur car donc mais sinon pas porque pero sino perché quindi ma""".split()
 )
-"""Words that open a clause continuing the one before: an explanation or the other side of a contrast."""
+"""Words that open a clause continuing the one before: an explanation, a restriction, or the other side of a
+contrast (in English, German, French, Spanish and Italian; "also" is left out: in English it adds a fact)."""
+_CONTINUING_PHRASES = (
+    "e g ",
+    "i e ",
+    "that is ",
+    "in other words ",
+    "for example ",
+    "d h ",
+    "z b ",
+    "das heißt",
+)
+"""Openings, as `normalize` writes them, of a clause that restates or illustrates the one before."""
 _CONTRAST = frozenset(
-    "differ differs difference differences distinguish compare contrast versus vs but unlike whereas".split()
+    """differ differs difference differences distinguish compare contrast versus vs but unlike whereas
+    unterscheiden unterscheidet unterschied unterschiede gegensatz vergleich während différence
+    diferencia""".split()
 )
 """Words of a question that asks for one contrast between two things ("Why X but not Y?")."""
 _LABELLED = re.compile(r"\s*[^:;]{1,40}:\s")
@@ -236,8 +251,9 @@ def _asks_for(question: str, count: int) -> bool:
     "The answer holds several facts: a list, an enumeration of 3 or more short items (“A, B and C”),"
     " or clauses joined by a semicolon. Two items joined by “and” (“salt and pepper”) pass, and so do a"
     " statement about several things (“A, B and C become slower”), a question that says how many"
-    " items it wants (“Which three…?”), clauses that explain or contrast (“…; so …”, “…, whereas …”) and"
-    " the two sides of one contrast (“B-tree: …; LSM-tree: …”, or a question asking how two things differ).",
+    " items it wants (“Which three…?”), clauses that explain, restrict, restate or contrast (“…; so …”,"
+    " “…; not …”, “…; i.e. …”, “…, whereas …”; in English, German, French, Spanish, Italian) and the two"
+    " sides of one contrast (“B-tree: …; LSM-tree: …”, or a question asking how two things differ).",
     kinds=_BASIC,
 )
 def _multiple_facts(draft: BasicCard) -> Findings:
@@ -260,8 +276,9 @@ def _multiple_facts(draft: BasicCard) -> Findings:
 
 
 def _continues(clause: str) -> bool:
-    words = normalize(clause).split()
-    return bool(words) and words[0] in _CONTINUES
+    text = normalize(clause)
+    words = text.split()
+    return bool(words) and (words[0] in _CONTINUES or f"{text} ".startswith(_CONTINUING_PHRASES))
 
 
 def _one_fact(question: str, clauses: list[str]) -> bool:
