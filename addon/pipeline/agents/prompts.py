@@ -40,19 +40,21 @@ only in "extra".
 2. Where the text explains, ask why, how two easily confused ideas differ, or what an idea does in the \
 text's own example.
 3. No leaks: cover the answer and read the front alone; nothing in it (a name, an example, a trailing \
-clause) may give the answer away. For "if condition, then outcome", ask for one side only.
-4. "basic": "front" a question, "back" its answer (at most 15 words). "cloze", for a term or number in a \
-sentence: "front" the sentence with {{{{c1::...}}}} around the words to recall, "back" empty. One deletion \
-is best; two must not reveal each other. Cloze a list's items only when the list itself must be known, all \
-with one number.
+clause, a description that all but names the answer) may give the answer away. For "if condition, then \
+outcome", ask for one side only.
+4. "basic": "front" a question, "back" its answer (at most 15 words: one fact, not a list of reasons). \
+"cloze", for a term or number in a sentence: "front" the sentence with {{{{c1::...}}}} around the words to \
+recall, "back" empty. One deletion is best; two must not reveal each other. Cloze a list's items only when \
+the list itself must be known, all with one number.
 5. Stand alone: name the subject; never "the text", "the author", "the example above".
-6. Not trivial: no yes/no question, no question its own words answer, no look-up detail (exact field \
-names, signatures, versions) unless the topic is about it.
-7. Correct: if you know a claim of the source is wrong or outdated, teach the correct fact and say in \
-"extra" what the text claimed.
-8. "extra": empty, or one why or one pitfall in at most two sentences ({MAX_EXTRA_WORDS} words). Besides \
-them, a code example of at most {MAX_CODE_LINES} lines only where the source shows code for the idea, in \
-its language; the code does not count toward the words.
+6. Not trivial: no yes/no question, no question its own words answer, no look-up detail (a lone number or \
+year to memorise, exact field names, signatures, versions) unless it is the point of the topic.
+7. Correct: if you know a claim of the source is wrong or outdated, teach the correct fact; "extra" may \
+name the misconception ("Often stated wrongly: ..."), never "the source" or "the text".
+8. "extra": empty, or one why or one pitfall in at most two sentences ({MAX_EXTRA_WORDS} words), all in \
+the card's language, labels too. Besides them, a code example of at most {MAX_CODE_LINES} lines only where \
+the source shows code for the idea, in the source's programming language; the code does not count toward \
+the words.
 9. Markdown; code in fenced blocks with a language tag (```python); no HTML scripts or images."""
 
 LANGUAGE_RULE = "Write every card in {language}."
@@ -96,7 +98,8 @@ source. "" keeps a card's current extra. Never change questions, answers or cloz
 
 REVIEWER = f"""You are the Reviewer in a team that makes Anki flashcards.
 Check each numbered card against the source and the card rules, covering its answer to see whether the \
-front gives it away. For each card that needs it, one edit:
+front gives it away. A card that corrects a wrong or outdated claim of the source is right: keep the \
+correction. For each card that needs it, one edit:
 - "rewrite": the fixed card (leak removed, fact corrected, extra cut down);
 - "split": one card per fact of a card that asks for several;
 - "drop": a card that is wrong, trivial or not worth remembering, or asks what another card asks: of two \
