@@ -213,6 +213,21 @@ CASES: dict[str, tuple[list[CardDraft], list[CardDraft]]] = {
             basic(extra="Pitfall: the first 14 values are empty.\n\n```python\n" + "x = 1\n" * 12 + "```"),
         ],
     ),
+    "refers-to-source": (
+        [
+            basic(extra="The source claims 4 KiB pages; most B-trees use 4 to 16 KiB."),
+            basic(question="According to the author, why do B-trees split pages?"),
+            basic(extra="Die Quelle behauptet das Gegenteil."),
+            cloze("Laut Text steigt der {{c1::Zins}}."),
+        ],
+        [
+            basic(extra="Often stated wrongly: pages are always 4 KiB."),
+            basic(question="Which source of light do plants use?", answer="The sun"),
+            basic(question="Woher stammt die Quelle der Strahlung?", answer="Aus dem Kern"),
+            basic(question="What does the text encoding UTF-8 store per character?", answer="1 to 4 bytes"),
+            basic(answer="```python\n# the source says hi\nprint('hi')\n```"),
+        ],
+    ),
     "code-no-language": (
         [
             basic(answer="```\nx = 1\n```"),

@@ -448,6 +448,28 @@ def _extra_too_long(draft: CardDraft) -> Findings:
         yield "extra", f"The Extra's code has {code_lines} lines; keep the few that show the idea."
 
 
+_SOURCE_TALK = re.compile(
+    r"\b(?:(?:the|this) (?:source|text|article|author|passage)(?: text)? (?:says|said|claims?|claimed"
+    r"|states?|stated|mentions?|argues?|writes?|suggests?)|according to the (?:source|text|article|author)"
+    r"|(?:die|diese|der|dieser) (?:Quelle|Text|Artikel|Autor|Autorin) (?:behauptet|sagt|nennt|schreibt"
+    r"|meint|erwähnt)|laut (?:der |dem )?(?:Quelle|Text|Artikel|Autor|Autorin))\b",
+    re.IGNORECASE,
+)
+"""What the source, the text or its author says, in English or German: "The source claims …", "laut Text"."""
+
+
+@_check(
+    "refers-to-source",
+    "The card speaks of the text it was made from (“the source claims…”, “according to the author”, “laut"
+    " Text”); the learner reviews it later without that text.",
+)
+def _refers_to_source(draft: CardDraft) -> Findings:
+    for field, text in _fields(draft).items():
+        if found := _SOURCE_TALK.search(_prose(text)):
+            advice = "state the fact, or name the misconception (“Often stated wrongly: …”)"
+            yield field, f"“{found.group(0)}”: the learner will not have the text at hand; {advice}."
+
+
 @_check("code-no-language", "A code block has no language tag, or one the highlighter does not know.")
 def _code_no_language(draft: CardDraft) -> Findings:
     for field, text in _fields(draft).items():
