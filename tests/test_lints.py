@@ -92,17 +92,20 @@ CASES: dict[str, tuple[list[CardDraft], list[CardDraft]]] = {
             ),
             basic(question="What happens to the writes?", answer="Buffered, so sequential, so fast"),
             # a restriction, a restatement or an explanation in other words, and in other languages
-            basic(
-                question="How does an LSM-tree write?", answer="It appends sorted files; not pages in place"
-            ),
-            basic(question="What is a page?", answer="The unit a B-tree reads; i.e. one disk block"),
-            basic(
-                question="Warum sinkt die Nachfrage?",
-                answer="Der Zins steigt; deshalb wird Kredit teurer für die Käufer",
-            ),
-            basic(
-                question="Worin unterscheiden sich Mikro- und Makrozustand?",
-                answer="Der Mikrozustand legt jedes Teilchen fest; der Makrozustand nur die Summen",
+            *(
+                basic(question=question, answer=answer)
+                for question, answer in [
+                    ("How does an LSM-tree write?", "It appends sorted files; not pages in place"),
+                    ("What is a page?", "The unit a B-tree reads; i.e. one disk block"),
+                    (
+                        "Warum sinkt die Nachfrage?",
+                        "Der Zins steigt; deshalb wird Kredit teurer für die Käufer",
+                    ),
+                    (
+                        "Worin unterscheiden sich Mikro- und Makrozustand?",
+                        "Der Mikrozustand legt jedes Teilchen fest; der Makrozustand nur die Summen",
+                    ),
+                ]
             ),
             basic(
                 question="Why does asyncio code between two awaits need no lock, unlike code in threads?",

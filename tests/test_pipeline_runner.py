@@ -268,11 +268,17 @@ def assert_streamed_as_result(batches: list[CardsReady], result: RunResult) -> N
     assert [card.fields for card in streamed] == [card.fields for card in result.cards]
 
 
-@pytest.mark.parametrize("end", ["Stop", "time limit"])
-def test_batches_formatted_at_the_end_of_a_stopped_run_are_streamed_once_before_on_done(
-    fake_openai: FakeOpenAI, end: str
-) -> None:
-    fake_openai.handler = Crew(delay=first_fast_then_slow("Review", 30.0))
+def run_ending(
+    fake_openai: FakeOpenAI, handler: Callable[[Request], Reply], end: str
+) -> tuple[RunResult, list[CardsReady]]:
+    """A run of SOURCE whose first Review is answered at once and the others after 30 s, ended as `end` says:
+    "Stop" once a batch is streamed, "time limit" after 1.5 s, or "done" (no Review held back)."""
+    delay = first_fast_then_slow("Review", 0.0 if end == "done" else 30.0)
+
+    def held(request: Request) -> Reply:
+        return dataclasses.replace(handler(request), delay=delay(request.schema_name, request))
+
+    fake_openai.handler = held
     listener = Listener()
     settings = settings_for(fake_openai, run_timeout=1.5 if end == "time limit" else 600)
     run_ = PipelineRun([SOURCE], settings, on_event=listener.on_event, on_done=listener.on_done)
@@ -283,7 +289,14 @@ def test_batches_formatted_at_the_end_of_a_stopped_run_are_streamed_once_before_
             time.sleep(0.01)
         run_.cancel()
     result = run_.result(timeout=10)
-    batches = listener.batches()
+    return result, listener.batches()
+
+
+@pytest.mark.parametrize("end", ["Stop", "time limit"])
+def test_batches_formatted_at_the_end_of_a_stopped_run_are_streamed_once_before_on_done(
+    fake_openai: FakeOpenAI, end: str
+) -> None:
+    result, batches = run_ending(fake_openai, Crew(), end)
 
     assert len(result.cards) == 45
     assert sorted(event.batch for event in batches) == [(0, n) for n in range(3)], "each batch once"
@@ -311,21 +324,12 @@ def test_a_card_repeated_across_batches_is_streamed_once_and_is_in_the_result_on
 ) -> None:
     """However the run ends, a repeat is dropped as its batch is finished, also when a stopped run formats
     the batch without the LLM: the listener never gets it twice, and what it got is the result."""
-    fake_openai.handler = with_shared_card(Crew(delay=first_fast_then_slow("Review", 30.0 * (end != "done"))))
-    listener = Listener()
-    settings = settings_for(fake_openai, run_timeout=1.5 if end == "time limit" else 600)
-    run_ = PipelineRun([SOURCE], settings, on_event=listener.on_event, on_done=listener.on_done)
-    run_.start()
-    if end == "Stop":
-        deadline = time.monotonic() + 20
-        while not listener.log and time.monotonic() < deadline:
-            time.sleep(0.01)
-        run_.cancel()
-    result = run_.result(timeout=10)
-    batches = listener.batches()
+    result, batches = run_ending(fake_openai, with_shared_card(Crew()), end)
 
     streamed = [card.draft for event in batches for card in event.cards]
-    assert [draft.question for draft in streamed if isinstance(draft, BasicCard)].count(SHARED["front"]) == 1
+    assert [draft.question for draft in streamed if isinstance(draft, BasicCard)].count(
+        str(SHARED["front"])
+    ) == 1
     assert len(result.cards) == 45 + 1
     assert_streamed_as_result(batches, result)
 
