@@ -334,6 +334,40 @@ def test_a_card_repeated_across_batches_is_streamed_once_and_is_in_the_result_on
     assert_streamed_as_result(batches, result)
 
 
+def test_a_bug_mid_run_keeps_every_batch_formatted_and_streamed(
+    fake_openai: FakeOpenAI, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An exception that is not a pipeline error (a bug) ends the run; it is one line of step "run", and the
+    cards made by then (at least those of the batch whose review failed) are formatted without the LLM and
+    streamed before on_done."""
+    from addon.pipeline.workflow import stages
+
+    review = stages.review
+
+    async def buggy_review(agents: Any, batch: Any, cards: Any, written: Any) -> Any:
+        if batch.index == 1:
+            raise RuntimeError("a bug\nwith a traceback's second line")
+        return await review(agents, batch, cards, written)
+
+    monkeypatch.setattr(stages, "review", buggy_review)
+    fake_openai.handler = Crew()
+    listener = Listener()
+    run_ = PipelineRun(
+        [SOURCE], settings_for(fake_openai), on_event=listener.on_event, on_done=listener.on_done
+    )
+    run_.start()
+    result = run_.result(timeout=20)
+
+    assert [(error.step, error.message) for error in result.errors] == [
+        ("run", "The run stopped on an unexpected error: RuntimeError: a bug")
+    ]
+    assert all(card.fields for card in result.cards)
+    failed = [card for card in result.cards if card.provenance.topic in BATCHES[1].split("; ")]
+    assert len(failed) == 18 and all(card.provenance.agents[-1] == "Formatter" for card in failed)
+    assert not any("Reviewer" in card.provenance.agents for card in failed)
+    assert_streamed_as_result(listener.batches(), result)
+
+
 def test_a_batch_formatted_again_is_streamed_again_and_its_last_cards_are_the_result(
     fake_openai: FakeOpenAI,
 ) -> None:
