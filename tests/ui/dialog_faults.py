@@ -10,8 +10,8 @@ Each is measured into the suite's `Outcome`, from what the window shows and what
 - errors: the status line when it reports a problem, the settings notice (a message per sentence), and
   anything that would reach the learner as an exception (a traceback through `sys.excepthook`, a message
   box left open);
-- lost: made cards neither in the preview nor left out with a message, plus cards Add neither added nor
-  skipped as duplicates; duplicates: cards beyond those made, and notes added beyond those cards;
+- lost: made cards neither in the preview nor left out or dropped as a repeat with a message, plus cards
+  Add neither added nor skipped as duplicates; duplicates: cards beyond those made, and notes added beyond those cards;
 - unsafe: the added notes' fields (`card_safety.field_problems`) and their cards as Anki renders them;
 - stall_ms: how late a 10 ms Qt timer on the main thread came, at worst, from Generate to the end of Add.
 
@@ -32,7 +32,7 @@ from aqt.qt import QApplication, QMessageBox
 from tests.build_fixtures import PACKAGE
 from tests.card_safety import field_problems, rendered_problems
 from tests.fake_openai import FakeOpenAI
-from tests.faults import TEXT, Fault, Outcome, Server, config_of, source_text
+from tests.faults import TEXT, Fault, Outcome, Server, config_of, repeats_in, source_text
 
 from .anki_app import Heartbeat, addon_module, menu_action, top_level, wait_until
 
@@ -188,7 +188,9 @@ def _drive(
                 errors.append(added_message)
                 learner.add()  # again, as the learner would
         errors += learner.exceptions + learner.message_boxes()
-        return _measure(mw, dialog, drafts, script, server, notes_before, errors, beat, message)
+        outcome = _measure(mw, dialog, drafts, script, server, notes_before, errors, beat, message)
+        outcome.repeats = repeats_in(learner.seen)
+        return outcome
     finally:
         sys.excepthook = hook
         dialog.reject()

@@ -27,6 +27,7 @@ from ..llm.slots import Slots
 from ..llm.usage import UsageMeter
 from ..models import Card, RunResult, Source
 from ..settings import PipelineSettings
+from .context import CONTEXT_STEP, ContextCheck
 from .events import CardsReady, PipelineStart, ProgressEvent, Regeneration
 from .orchestrator import OrchestratorWorkflow
 from .planned import PlannedWorkflow
@@ -195,7 +196,8 @@ async def _execute(
     if not start.sources:
         return record.result()
     llm = LLMClient(settings.llm, usage=usage, max_requests=settings.max_requests_per_run)
-    agents = Agents(llm, Slots(settings.max_concurrency))
+    context = ContextCheck(settings.llm, lambda problem: record.fail(CONTEXT_STEP, problem))
+    agents = Agents(llm, Slots(settings.max_concurrency), check=context)
     route: type[Route] = OrchestratorWorkflow if settings.mode == "orchestrator" else PlannedWorkflow
     workflow = route(settings, agents, record)
     listener = _Listener(on_event) if on_event is not None else None
