@@ -11,7 +11,8 @@ Each is measured into the suite's `Outcome`, from what the window shows and what
   anything that would reach the learner as an exception (a traceback through `sys.excepthook`, a message
   box left open);
 - lost: made cards neither in the preview nor left out or dropped as a repeat with a message, plus cards
-  Add neither added nor skipped as duplicates; duplicates: cards beyond those made, and notes added beyond those cards;
+  Add neither added nor skipped as duplicates; duplicates: cards beyond those made, and notes added
+  beyond those cards;
 - unsafe: the added notes' fields (`card_safety.field_problems`) and their cards as Anki renders them;
 - stall_ms: how late a 10 ms Qt timer on the main thread came, at worst, from Generate to the end of Add.
 
