@@ -23,7 +23,7 @@ from tests.test_faults import check
 
 from .anki_app import addon_module
 from .dialog_faults import ANKI_FAULTS, AnkiFault, open_dialog, run_anki_fault, run_dialog
-from .test_generate_dialog import configured, slow_after_first_topic  # noqa: F401  (configured: a fixture)
+from .test_generate_dialog import configured, slow_after_first_batch  # noqa: F401  (configured: a fixture)
 
 pytestmark = pytest.mark.timeout(180)
 
@@ -69,11 +69,11 @@ def test_closing_the_profile_mid_run_waits_for_the_run_to_hand_over_every_card(
     """Switching profile or quitting closes the window through Anki's `closeWithCallback`: the collection
     may close only once the stopped run has journaled every card made, the unreviewed ones formatted
     without the LLM (before, the unreviewed ones could be lost with the process)."""
-    fake_openai.handler = Crew(cards_per_topic=2, delay=slow_after_first_topic)
+    fake_openai.handler = Crew(cards_per_topic=2, delay=slow_after_first_batch)
     dialog = open_dialog(mw)
     dialog.set_source_text(FIVE_TOPICS, "Profile closed mid-run")
     dialog.generate_button.click()
-    qtbot.waitUntil(lambda: dialog.model.rowCount() == 2, timeout=30_000)  # the first topic, reviewed
+    qtbot.waitUntil(lambda: dialog.model.rowCount() == 4, timeout=30_000)  # the first batch, reviewed
     journal = addon_module("drafts").drafts_journal(addon_module("ui.generate.dialog").USER_FILES)
     seen: list[tuple[str, int]] = []
 
