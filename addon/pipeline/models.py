@@ -232,3 +232,76 @@ NextStep = Annotated[
 class Decision(BaseModel):
     next_agent: NextStep
     reason: Text = ""
+
+
+# Re-reviewing existing notes: what goes in, what comes out, what the Reviewer replies
+
+Action = Literal["keep", "rewrite", "split", "flag"]
+"""keep: fine as it is; rewrite: new field values, same note; split: several new notes instead (the
+original is kept, tagged); flag: a problem the learner should decide on (ambiguous, doubtful, trivial)."""
+FlagReason = Literal["ambiguous", "doubtful", "trivial", "other"]
+
+
+class ExistingNote(BaseModel):
+    """A note already in the collection, to review: its card as Markdown (from its mapped fields), and the
+    text it was generated from when this add-on made it. Not bounded: it is the learner's, not a model's."""
+
+    note_id: int
+    kind: Literal["basic", "cloze"]
+    front: str
+    """The question, or the cloze text."""
+    back: str = ""
+    extra: str = ""
+    has_extra: bool = True
+    """Whether the note has a field for the extra; if not, a suggestion's extra is not written anywhere."""
+    source: str = ""
+    source_id: int | None = None
+    """The note the source text is from: notes sharing a source are reviewed together, their source once."""
+
+    def draft(self) -> CardDraft:
+        """The note as a card draft, for the lints (built without the bounds a model's cards have)."""
+        if self.kind == "cloze":
+            return ClozeCard.model_construct(text=self.front, extra=self.extra, tags=[])
+        return BasicCard.model_construct(question=self.front, answer=self.back, extra=self.extra, tags=[])
+
+
+class Verdict(BaseModel):
+    """What the review suggests for one note, and why: the Reviewer's reasons, the note's lint findings."""
+
+    note_id: int
+    action: Action = "keep"
+    reasons: list[str] = Field(default_factory=list)
+    flag: FlagReason | None = None
+    cards: list[Card] = Field(
+        default_factory=list, description="The suggested card (rewrite) or cards (split), formatted."
+    )
+    lints: list[LintFinding] = Field(default_factory=list, description="What the lints find in the note.")
+    feedback: str = ""
+    """The learner's feedback this verdict answers ("ask again")."""
+
+
+class ReviewResult(BaseModel):
+    verdicts: list[Verdict] = Field(default_factory=list)
+    usage: Usage = Field(default_factory=Usage)
+    errors: list[StepError] = Field(default_factory=list)
+    cancelled: bool = False
+
+
+class NoteVerdict(BaseModel):
+    note: int = Field(description="Number of the note this verdict is about.")
+    verdict: Literal["rewrite", "split", "flag"]
+    reasons: Annotated[list[Item], _cut(MAX_LIST), Field(max_length=MAX_LIST)] = Field(
+        default_factory=list, description="Why, one short line each, for the learner."
+    )
+    flag: FlagReason | None = Field(default=None, description="For a flag: what is wrong.")
+    cards: Split = Field(
+        default_factory=list, description="The new card (rewrite) or cards (split); empty for a flag."
+    )
+
+
+class NoteVerdicts(BaseModel):
+    """The Reviewer's verdicts on existing notes; notes it does not list are kept as they are."""
+
+    verdicts: Annotated[list[NoteVerdict], _cut(MAX_EDITS), Field(max_length=MAX_EDITS)] = Field(
+        default_factory=list
+    )

@@ -45,7 +45,7 @@ from ...responsive import begin_background_work, end_background_work
 from .. import GENERATE_DIALOG
 from .card_editor import CardEditor
 from .card_view import CardView
-from .earlier_drafts import NOTICE, EarlierDrafts
+from .earlier_drafts import NOTICE, EarlierDrafts, Leftovers
 from .notices import NoticeArea
 from .preview import Duplicates, draft_model, editor_fields, with_editor_fields
 from .runs import Outcome, RunDriver
@@ -302,7 +302,11 @@ class GenerateDialog(QDialog):
         self.pipeline_state = "ready"
         self.journal = drafts_journal(USER_FILES)
         self.earlier = EarlierDrafts(
-            self.journal, self.notices, self.open_draft, lambda: self.session.id if self.session else None
+            self.journal,
+            self.notices,
+            self.open_draft,
+            lambda: self.session.id if self.session else None,
+            Leftovers(pending=lambda run: run.pending(), title=lambda run: run.title),
         )
         self._set_status("Ready.")
         self.setup_notice = SetupNotice(self.mw, self.notices)  # the settings check needs the libraries

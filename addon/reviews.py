@@ -1,0 +1,207 @@
+"""The notes of one review run as the learner works on them, journaled at every change (journal.py), as
+generate runs are (drafts.py).
+
+A `ReviewRun` is what the review window shows: each note as it was read (`NoteSnapshot`), the verdict the
+agents gave it once they have, whether the learner accepted or edited the suggestion, and whether it was
+applied or refused. Closing the window, Stop, a crash or quitting Anki loses nothing: reopening offers the
+runs with notes not reviewed yet or suggestions not applied yet, and a run's notes not reviewed yet can be
+reviewed later (resume). No aqt: the window drives it.
+"""
+
+from __future__ import annotations
+
+import functools
+import time
+import uuid
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+from .drafts import RunStatus
+from .journal import Journal, JournalEntry
+from .notes.apply_review import Applied, Change, Flag, NewNote, Rewrite, Split
+from .notes.field_map import Role
+from .notes.review_notes import NoteSnapshot
+from .pipeline.cards.anki_markup import MarkupPolicy
+from .pipeline.cards.from_html import html_to_markdown
+from .pipeline.models import Card, ExistingNote, Verdict
+from .pipeline.settings import MathSetting
+
+KIND = "review"
+KEEP_RUNS = 20
+
+Outcome = Literal["applied", "refused"]
+
+ROLE_OF_FIELD: dict[str, Role] = {"Front": "question", "Back": "answer", "Text": "text", "Extra": "extra"}
+"""Our note types' field names (what the Formatter fills in a card) → the roles of a mapped note type."""
+
+
+class ReviewRow(BaseModel):
+    note: NoteSnapshot
+    verdict: Verdict | None = None
+    """None until the agents reviewed the note."""
+    accepted: bool = False
+    edited: bool = False
+    outcome: Outcome | None = None
+    message: str = ""
+    """Why the note was refused when the suggestion was applied."""
+    added: list[int] = Field(default_factory=list)
+    """The notes a split added."""
+
+    @property
+    def done(self) -> bool:
+        return self.outcome == "applied"
+
+    @property
+    def suggests_change(self) -> bool:
+        return self.verdict is not None and self.verdict.action != "keep"
+
+    def existing(self) -> ExistingNote:
+        return existing_note(self.note)
+
+
+class ReviewRun(BaseModel):
+    title: str
+    math: MathSetting = "source"
+    status: RunStatus = "running"
+    message: str = ""
+    started: float = Field(default_factory=time.time)
+    rows: list[ReviewRow] = Field(default_factory=list)
+
+    def unreviewed(self) -> list[ReviewRow]:
+        return [row for row in self.rows if row.verdict is None]
+
+    def pending(self) -> list[ReviewRow]:
+        """Notes still to review, and suggestions not applied yet."""
+        return [row for row in self.rows if not row.done and (row.verdict is None or row.suggests_change)]
+
+    def to_apply(self) -> list[ReviewRow]:
+        return [row for row in self.rows if row.accepted and not row.done and row.suggests_change]
+
+    def row_of(self, note_id: int) -> ReviewRow | None:
+        return next((row for row in self.rows if row.note.note_id == note_id), None)
+
+    def put(self, verdicts: Iterable[Verdict], *, replace_edited: bool = False) -> list[int]:
+        """Each verdict onto its note's row (a row edited or applied keeps its own unless `replace_edited`);
+        rewrites and splits start accepted, flags do not: the learner decides. Returns the rows changed."""
+        changed = []
+        for verdict in verdicts:
+            row = self.row_of(verdict.note_id)
+            if row is None or row.done or (row.edited and not replace_edited):
+                continue
+            row.verdict, row.edited, row.outcome, row.message = verdict, False, None, ""
+            row.accepted = verdict.action in ("rewrite", "split")
+            changed.append(self.rows.index(row))
+        return changed
+
+    def markup(self, row: ReviewRow) -> MarkupPolicy:
+        """The math and media tags a suggestion for this note may keep: those of the note and its source."""
+        return MarkupPolicy.for_sources([*row.note.fields.values(), row.note.source], self.math)
+
+    def mark_applied(self, applied: Applied) -> None:
+        for row in self.rows:
+            note_id = row.note.note_id
+            if note_id in applied.applied:
+                row.outcome, row.message = "applied", ""
+                row.added = applied.added.get(note_id, [])
+            elif note_id in applied.refused:
+                row.outcome, row.message = "refused", applied.refused[note_id]
+
+
+def existing_note(note: NoteSnapshot) -> ExistingNote:
+    """The note as the agents read it: its mapped fields as Markdown."""
+    text = {role: html_to_markdown(html) for role, html in note.fields.items()}
+    front = text.get("text", "") if note.kind == "cloze" else text.get("question", "")
+    return ExistingNote(
+        note_id=note.note_id,
+        kind=note.kind,
+        front=front,
+        back=text.get("answer", ""),
+        extra=text.get("extra", ""),
+        has_extra="extra" in note.field_names,
+        source=note.source,
+        source_id=note.source_id,
+    )
+
+
+def change_of(row: ReviewRow) -> Change | None:
+    """What applying the row's suggestion writes: the mapped fields whose text changed (the others keep
+    their HTML as it is), new notes, or a flag; None when there is nothing to apply."""
+    verdict = row.verdict
+    if verdict is None or verdict.action == "keep":
+        return None
+    if verdict.action == "flag":
+        return Flag(row.note)
+    if verdict.action == "split":
+        return Split(row.note, [NewNote(card.draft.kind, _roles(card)) for card in verdict.cards])
+    if not verdict.cards:
+        return None
+    card = verdict.cards[0]
+    before = existing_note(row.note)
+    old = {"question": before.front, "text": before.front, "answer": before.back, "extra": before.extra}
+    new = _roles(card)
+    markdown = _markdown_roles(card)
+    fields = {
+        role: value
+        for role, value in new.items()
+        if role in row.note.field_names and _same(markdown.get(role, ""), old.get(role, "")) is False
+    }
+    return Rewrite(row.note, fields) if fields else None
+
+
+def _same(a: str, b: str) -> bool:
+    return a.split() == b.split()
+
+
+def _roles(card: Card) -> dict[Role, str]:
+    return {ROLE_OF_FIELD[name]: html for name, html in card.fields.items() if name in ROLE_OF_FIELD}
+
+
+def _markdown_roles(card: Card) -> dict[Role, str]:
+    draft = card.draft
+    if draft.kind == "cloze":
+        return {"text": draft.text, "extra": draft.extra}
+    return {"question": draft.question, "answer": draft.answer, "extra": draft.extra}
+
+
+@functools.cache
+def reviews_journal(user_files: Path) -> Journal[ReviewRun]:
+    """The journal of review runs, next to the generate runs' drafts in `user_files/drafts/`."""
+    return Journal(user_files / "drafts", kind=KIND, payload=ReviewRun, keep=KEEP_RUNS)
+
+
+class ReviewSession:
+    """One review run and its journal entry: every change is saved."""
+
+    def __init__(self, journal: Journal[ReviewRun], run: ReviewRun, entry_id: str | None = None) -> None:
+        self.journal = journal
+        self.run = run
+        self.id = entry_id or f"{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:6]}"
+
+    @classmethod
+    def new(
+        cls, journal: Journal[ReviewRun], notes: Sequence[NoteSnapshot], math: MathSetting
+    ) -> ReviewSession:
+        more = f" (+{len(notes) - 1} notes)" if len(notes) > 1 else ""
+        title = f"{notes[0].title}{more}" if notes else "No notes"
+        return cls(journal, ReviewRun(title=title, math=math, rows=[ReviewRow(note=note) for note in notes]))
+
+    @classmethod
+    def resume(cls, journal: Journal[ReviewRun], entry: JournalEntry[ReviewRun]) -> ReviewSession:
+        """A journaled run opened again; one still running when Anki stopped is "interrupted"."""
+        run = entry.payload
+        if run.status == "running":
+            run.status = "interrupted"
+            left = len(run.unreviewed())
+            run.message = f"This review was interrupted; {left} notes are still to review." if left else ""
+        return cls(journal, run, entry.id)
+
+    def save(self) -> None:
+        self.journal.save(self.id, self.run)
+
+
+def unfinished(entries: Iterable[JournalEntry[ReviewRun]]) -> list[JournalEntry[ReviewRun]]:
+    """Runs with notes still to review or suggestions not applied, newest first."""
+    return [entry for entry in entries if entry.payload.pending()]
