@@ -195,7 +195,8 @@ class ReviewSession:
         if run.status == "running":
             run.status = "interrupted"
             left = len(run.unreviewed())
-            run.message = f"This review was interrupted; {left} notes are still to review." if left else ""
+            notes = f"{left} note is" if left == 1 else f"{left} notes are"
+            run.message = f"This review was interrupted; {notes} still to review." if left else ""
         return cls(journal, run, entry.id)
 
     def save(self) -> None:
