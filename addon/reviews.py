@@ -25,8 +25,9 @@ from .notes.apply_review import Applied, Change, Flag, NewNote, Rewrite, Split
 from .notes.field_map import Role
 from .notes.review_notes import NoteSnapshot
 from .pipeline.cards.anki_markup import MarkupPolicy
+from .pipeline.cards.formatting import format_card
 from .pipeline.cards.from_html import html_to_markdown
-from .pipeline.models import Card, ExistingNote, Verdict
+from .pipeline.models import Action, Card, ExistingNote, NoteCard, Verdict
 from .pipeline.settings import MathSetting
 
 KIND = "review"
@@ -36,6 +37,8 @@ Outcome = Literal["applied", "refused"]
 
 ROLE_OF_FIELD: dict[str, Role] = {"Front": "question", "Back": "answer", "Text": "text", "Extra": "extra"}
 """Our note types' field names (what the Formatter fills in a card) → the roles of a mapped note type."""
+CARD_ATTRIBUTE: dict[Role, str] = {"question": "front", "text": "front", "answer": "back", "extra": "extra"}
+"""Each role's attribute of a `NoteCard`."""
 
 
 class ReviewRow(BaseModel):
@@ -43,7 +46,8 @@ class ReviewRow(BaseModel):
     verdict: Verdict | None = None
     """None until the agents reviewed the note."""
     accepted: bool = False
-    edited: bool = False
+    edits: list[NoteCard] | None = None
+    """The suggestion as the learner edited it (one card: a rewrite; several: a split)."""
     outcome: Outcome | None = None
     message: str = ""
     """Why the note was refused when the suggestion was applied."""
@@ -55,11 +59,27 @@ class ReviewRow(BaseModel):
         return self.outcome == "applied"
 
     @property
-    def suggests_change(self) -> bool:
-        return self.verdict is not None and self.verdict.action != "keep"
+    def edited(self) -> bool:
+        return self.edits is not None
 
-    def existing(self) -> ExistingNote:
-        return existing_note(self.note)
+    @property
+    def action(self) -> Action | None:
+        """What applying does: the verdict's action, or the learner's edit (a rewrite or a split)."""
+        if self.edits is not None:
+            return "split" if len(self.edits) > 1 else "rewrite"
+        return self.verdict.action if self.verdict is not None else None
+
+    @property
+    def suggests_change(self) -> bool:
+        return self.action not in (None, "keep")
+
+    def suggestion(self, markup: MarkupPolicy) -> list[Card]:
+        """The suggested cards, formatted: the learner's edit, else the verdict's."""
+        if self.edits is not None:
+            return [
+                format_card(Card(id=f"edit{n}", draft=e.draft()), markup) for n, e in enumerate(self.edits)
+            ]
+        return list(self.verdict.cards) if self.verdict is not None else []
 
 
 class ReviewRun(BaseModel):
@@ -91,7 +111,7 @@ class ReviewRun(BaseModel):
             row = self.row_of(verdict.note_id)
             if row is None or row.done or (row.edited and not replace_edited):
                 continue
-            row.verdict, row.edited, row.outcome, row.message = verdict, False, None, ""
+            row.verdict, row.edits, row.outcome, row.message = verdict, None, None, ""
             row.accepted = verdict.action in ("rewrite", "split")
             changed.append(self.rows.index(row))
         return changed
@@ -110,60 +130,47 @@ class ReviewRun(BaseModel):
                 row.outcome, row.message = "refused", applied.refused[note_id]
 
 
-def existing_note(note: NoteSnapshot) -> ExistingNote:
-    """The note as the agents read it: its mapped fields as Markdown."""
+def note_card(note: NoteSnapshot) -> NoteCard:
+    """The note's card as the agents read it and the learner edits it: its mapped fields as Markdown."""
     text = {role: html_to_markdown(html) for role, html in note.fields.items()}
     front = text.get("text", "") if note.kind == "cloze" else text.get("question", "")
+    return NoteCard(kind=note.kind, front=front, back=text.get("answer", ""), extra=text.get("extra", ""))
+
+
+def existing_note(note: NoteSnapshot) -> ExistingNote:
     return ExistingNote(
         note_id=note.note_id,
-        kind=note.kind,
-        front=front,
-        back=text.get("answer", ""),
-        extra=text.get("extra", ""),
+        card=note_card(note),
         has_extra="extra" in note.field_names,
         source=note.source,
         source_id=note.source_id,
     )
 
 
-def change_of(row: ReviewRow) -> Change | None:
+def change_of(row: ReviewRow, markup: MarkupPolicy) -> Change | None:
     """What applying the row's suggestion writes: the mapped fields whose text changed (the others keep
     their HTML as it is), new notes, or a flag; None when there is nothing to apply."""
-    verdict = row.verdict
-    if verdict is None or verdict.action == "keep":
+    action, cards = row.action, row.suggestion(markup)
+    if action in (None, "keep"):
         return None
-    if verdict.action == "flag":
+    if action == "flag":
         return Flag(row.note)
-    if verdict.action == "split":
-        return Split(row.note, [NewNote(card.draft.kind, _roles(card)) for card in verdict.cards])
-    if not verdict.cards:
+    if action == "split":
+        return Split(row.note, [NewNote(card.draft.kind, _roles(card)) for card in cards])
+    if not cards:
         return None
-    card = verdict.cards[0]
-    before = existing_note(row.note)
-    old = {"question": before.front, "text": before.front, "answer": before.back, "extra": before.extra}
-    new = _roles(card)
-    markdown = _markdown_roles(card)
+    before, after = note_card(row.note), NoteCard.of(cards[0].draft)
     fields = {
-        role: value
-        for role, value in new.items()
-        if role in row.note.field_names and _same(markdown.get(role, ""), old.get(role, "")) is False
+        role: html
+        for role, html in _roles(cards[0]).items()
+        if role in row.note.field_names
+        and getattr(before, CARD_ATTRIBUTE[role]).split() != getattr(after, CARD_ATTRIBUTE[role]).split()
     }
     return Rewrite(row.note, fields) if fields else None
 
 
-def _same(a: str, b: str) -> bool:
-    return a.split() == b.split()
-
-
 def _roles(card: Card) -> dict[Role, str]:
     return {ROLE_OF_FIELD[name]: html for name, html in card.fields.items() if name in ROLE_OF_FIELD}
-
-
-def _markdown_roles(card: Card) -> dict[Role, str]:
-    draft = card.draft
-    if draft.kind == "cloze":
-        return {"text": draft.text, "extra": draft.extra}
-    return {"question": draft.question, "answer": draft.answer, "extra": draft.extra}
 
 
 @functools.cache

@@ -9,7 +9,7 @@ from addon.journal import Journal
 from addon.notes.apply_review import Flag, Rewrite, Split
 from addon.notes.review_notes import NoteSnapshot
 from addon.pipeline.cards.formatting import format_card
-from addon.pipeline.models import BasicCard, Card, ClozeCard, Verdict
+from addon.pipeline.models import BasicCard, Card, ClozeCard, NoteCard, Verdict
 from addon.reviews import ReviewRun, ReviewSession, change_of, existing_note, unfinished
 
 
@@ -37,7 +37,7 @@ def new_run(*notes: NoteSnapshot) -> ReviewRun:
 
 def test_existing_notes_go_to_the_agents_as_markdown() -> None:
     note = existing_note(snapshot())
-    assert (note.kind, note.front, note.back, note.extra) == (
+    assert (note.card.kind, note.card.front, note.card.back, note.card.extra) == (
         "basic",
         "What is **RSI**?",
         "A momentum indicator, 0-100, period 14",
@@ -53,7 +53,7 @@ def test_a_rewrite_writes_only_the_fields_whose_text_changed() -> None:
 
     row = run.rows[0]
     assert rows == [0] and row.accepted
-    change = change_of(row)
+    change = change_of(row, run.markup(row))
     assert isinstance(change, Rewrite)
     assert change.fields == {"answer": "A momentum indicator"}, "same question; no extra field to write"
 
@@ -73,7 +73,7 @@ def test_splits_flags_and_keeps() -> None:
             Verdict(note_id=3, action="keep"),
         ]
     )
-    split, flag, keep = (change_of(row) for row in run.rows)
+    split, flag, keep = (change_of(row, run.markup(row)) for row in run.rows)
     assert isinstance(split, Split) and [n.kind for n in split.notes] == ["basic", "cloze"]
     assert split.notes[1].fields == {"text": "Period {{c1::14}}", "extra": ""}
     assert isinstance(flag, Flag) and keep is None
@@ -98,3 +98,21 @@ def test_a_run_survives_the_journal_and_resumes_with_what_is_left(tmp_path: Path
     assert [row.note for row in resumed.run.rows] == [snapshot(1), snapshot(2)]
     assert [row.note.note_id for row in resumed.run.unreviewed()] == [2]
     assert resumed.run.rows[0].verdict == session.run.rows[0].verdict
+
+
+def test_the_learners_edits_are_applied_and_kept_however_long(tmp_path: Path) -> None:
+    journal = Journal(tmp_path, kind="review", payload=ReviewRun)
+    session = ReviewSession.new(journal, [snapshot(1)], "source")
+    session.run.put([Verdict(note_id=1, action="keep")])
+    row = session.run.rows[0]
+    long_answer = "A momentum indicator. " * 100  # longer than any model may write: the learner may
+    row.edits = [NoteCard(kind="basic", front="What is **RSI**?", back=long_answer)]
+    session.save()
+    journal.flush()
+
+    [entry] = journal.load()[0]
+    again = entry.payload.rows[0]
+    assert again.edits == row.edits and again.action == "rewrite"
+    change = change_of(again, entry.payload.markup(again))
+    assert isinstance(change, Rewrite) and set(change.fields) == {"answer"}
+    assert change.fields["answer"].startswith("A momentum indicator. A momentum")

@@ -106,7 +106,7 @@ def _apply(col: Collection, changes: Sequence[Change], suspend_split: bool) -> A
                 note[change.note.field_names[role]] = value
             note.add_tag(REWRITTEN_TAG)
         elif isinstance(change, Split):
-            added += [(note.id, _new_note(col, note, change.note, new)) for new in change.notes]
+            added += [(note.id, _added(col, note, change.note, new)) for new in change.notes]
             note.add_tag(SPLIT_TAG)
             if suspend_split:
                 suspended += note.card_ids()
@@ -142,7 +142,13 @@ def current_note(col: Collection, snapshot: NoteSnapshot) -> tuple[Note | None, 
     return note, ""
 
 
-def _new_note(col: Collection, original: Note, snapshot: NoteSnapshot, new: NewNote) -> AddNoteRequest:
+def _added(col: Collection, original: Note, snapshot: NoteSnapshot, new: NewNote) -> AddNoteRequest:
+    deck = home_deck(col, original.id) or DeckId(snapshot.deck_id)
+    return AddNoteRequest(note=split_note(col, original, snapshot, new), deck_id=deck)
+
+
+def split_note(col: Collection, original: Note, snapshot: NoteSnapshot, new: NewNote) -> Note:
+    """One of a split's new notes, not added yet (the review window renders it as it will be)."""
     notetype = original.note_type()
     assert notetype is not None
     first_field = notetype["flds"][0]["name"]
@@ -168,5 +174,4 @@ def _new_note(col: Collection, original: Note, snapshot: NoteSnapshot, new: NewN
     ours_tags = (SOURCE_TAG_PREFIX.casefold(), REVIEW_TAG.casefold())
     inherited = [tag for tag in original.tags if not tag.casefold().startswith(ours_tags)]
     note.tags = clean_tags([*inherited, GENERATED_TAG, source_tag(original.id)])
-    deck = home_deck(col, original.id) or DeckId(snapshot.deck_id)
-    return AddNoteRequest(note=note, deck_id=deck)
+    return note

@@ -242,27 +242,39 @@ original is kept, tagged); flag: a problem the learner should decide on (ambiguo
 FlagReason = Literal["ambiguous", "doubtful", "trivial", "other"]
 
 
-class ExistingNote(BaseModel):
-    """A note already in the collection, to review: its card as Markdown (from its mapped fields), and the
-    text it was generated from when this add-on made it. Not bounded: it is the learner's, not a model's."""
+class NoteCard(BaseModel):
+    """A card's text as a learner wrote it (Markdown): its kind and fields in one flat shape, not bounded
+    (bounds are for what models write). `front` is the question or the cloze text."""
 
-    note_id: int
     kind: Literal["basic", "cloze"]
     front: str
-    """The question, or the cloze text."""
     back: str = ""
     extra: str = ""
+
+    @classmethod
+    def of(cls, draft: CardDraft) -> NoteCard:
+        if isinstance(draft, ClozeCard):
+            return cls(kind="cloze", front=draft.text, extra=draft.extra)
+        return cls(kind="basic", front=draft.question, back=draft.answer, extra=draft.extra)
+
+    def draft(self) -> CardDraft:
+        """The card as a draft, for the lints and the Formatter (built without a model's bounds)."""
+        if self.kind == "cloze":
+            return ClozeCard.model_construct(text=self.front, extra=self.extra, tags=[])
+        return BasicCard.model_construct(question=self.front, answer=self.back, extra=self.extra, tags=[])
+
+
+class ExistingNote(BaseModel):
+    """A note already in the collection, to review: its card from its mapped fields, and the text it was
+    generated from when this add-on made it."""
+
+    note_id: int
+    card: NoteCard
     has_extra: bool = True
     """Whether the note has a field for the extra; if not, a suggestion's extra is not written anywhere."""
     source: str = ""
     source_id: int | None = None
     """The note the source text is from: notes sharing a source are reviewed together, their source once."""
-
-    def draft(self) -> CardDraft:
-        """The note as a card draft, for the lints (built without the bounds a model's cards have)."""
-        if self.kind == "cloze":
-            return ClozeCard.model_construct(text=self.front, extra=self.extra, tags=[])
-        return BasicCard.model_construct(question=self.front, answer=self.back, extra=self.extra, tags=[])
 
 
 class Verdict(BaseModel):
