@@ -151,8 +151,8 @@ class GenerateDialog(QDialog):
         self.progress.setTextVisible(True)
         self.progress.setMaximumWidth(260)
         self.progress.hide()  # until the first run
-        self.status_label = _plain_label()
-        self.usage_label = _plain_label()
+        self.status_label = plain_label()
+        self.usage_label = plain_label()
         self.usage_label.setWordWrap(False)
         self.usage_label.setEnabled(False)
         progress_row.addWidget(self.progress)
@@ -173,7 +173,7 @@ class GenerateDialog(QDialog):
         self.select_all.setToolTip("Accept every card (Space toggles the selected ones)")
         self.select_none = QPushButton("None")
         self.select_none.setToolTip("Reject every card")
-        self.count_label = _plain_label()
+        self.count_label = plain_label()
         for widget in (self.select_all, self.select_none):
             widget.setAutoDefault(False)
             select_row.addWidget(widget)
@@ -710,7 +710,7 @@ class GenerateDialog(QDialog):
             self.set_notes(notes)
 
 
-def _plain_label() -> QLabel:
+def plain_label() -> QLabel:
     label = QLabel()
     label.setWordWrap(True)
     label.setTextFormat(Qt.TextFormat.PlainText)  # it shows model output

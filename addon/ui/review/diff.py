@@ -68,18 +68,15 @@ def table(left: str, right: str, rows: Sequence[tuple[str, str]], *, night: bool
     body = "".join(
         f"<tr><td width='50%' {cell}>{old}</td><td width='50%' {cell}>{new}</td></tr>" for old, new in rows
     )
-    return (
-        "<table width='100%' cellspacing='0' cellpadding='0'>"
-        f"<tr><th align='left' {cell}>{html.escape(left)}</th><th align='left' {cell}>{html.escape(right)}</th></tr>"
-        f"{body}</table>"
-    )
+    heading = "".join(f"<th align='left' {cell}>{html.escape(title)}</th>" for title in (left, right))
+    return f"<table width='100%' cellspacing='0' cellpadding='0'><tr>{heading}</tr>{body}</table>"
 
 
 def fields_html(fields: Sequence[Field]) -> str:
     """Fields one under the other, each with its label; texts are HTML already."""
+    label_style = "font-size: small; opacity: .7; margin-top: 4px"
     return "".join(
-        f"<div style='font-size: small; opacity: .7; margin-top: 4px'>{html.escape(label)}</div><div>{text}</div>"
-        for label, text in fields
+        f"<div style='{label_style}'>{html.escape(label)}</div><div>{text}</div>" for label, text in fields
     )
 
 

@@ -1,0 +1,86 @@
+"""Review runs for a review session, in the pipeline's own thread (the generate window's `JobRunner`): the
+verdicts of each finished batch go into the session, which journals them, whether or not the window is
+still open, and the window hears of them through `ReviewListener`."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Protocol
+
+from aqt.main import AnkiQt
+
+from ..generate.runs import JobRunner, Outcome
+
+if TYPE_CHECKING:
+    from ...pipeline.models import ExistingNote, ReviewResult
+    from ...pipeline.settings import PipelineSettings
+    from ...pipeline.workflow.review_events import ReviewProgress
+    from ...reviews import ReviewSession
+
+
+class ReviewListener(Protocol):
+    def run_progress(self, event: ReviewProgress) -> None: ...
+
+    def run_rows_changed(self, rows: Sequence[int]) -> None: ...
+
+    def run_finished(self, outcome: Outcome) -> None: ...
+
+
+class ReviewDriver(JobRunner["ReviewResult"]):
+    def __init__(self, mw: AnkiQt, session: ReviewSession, listener: ReviewListener | None) -> None:
+        super().__init__(mw)
+        self.session = session
+        self.listener = listener
+        self._feedback = ""
+
+    def review(self, notes: Sequence[ExistingNote], settings: PipelineSettings, feedback: str = "") -> None:
+        """Review these notes (again, with the learner's `feedback`, if given)."""
+        from ...pipeline.workflow.rereview import ReviewJob
+
+        self._feedback = feedback
+        done = self._done(self._reviewed)
+        self._start(lambda: ReviewJob(notes, settings, feedback=feedback, on_event=self._event, on_done=done))
+
+    # main thread
+
+    def _on_event(self, event: ReviewProgress) -> None:
+        from ...pipeline.workflow.review_events import VerdictsReady
+
+        if isinstance(event, VerdictsReady):
+            self._put(event.verdicts)
+        if self.listener is not None:
+            self.listener.run_progress(event)
+
+    def _put(self, verdicts: Sequence[object]) -> None:
+        rows = self.session.run.put(verdicts, replace_edited=bool(self._feedback))  # type: ignore[arg-type]
+        if rows:
+            self.session.save()
+            if self.listener is not None:
+                self.listener.run_rows_changed(rows)
+
+    def _reviewed(self, result: ReviewResult) -> Outcome:
+        run = self.session.run
+        self._put(result.verdicts)  # any the stream did not carry
+        changes = sum(1 for verdict in result.verdicts if verdict.action != "keep")
+        left = len(run.unreviewed())
+        usage, problems = result.usage.describe(), "; ".join(error.message for error in result.errors)
+        if result.cancelled:
+            run.status = "stopped"
+            run.message = f"Stopped; {left} notes not reviewed yet (Review goes on with them)."
+        elif result.verdicts:
+            run.status = "finished" if not left else "stopped"
+            suggestions = f"{changes} suggestion{'s' if changes != 1 else ''}"
+            done = f"{len(result.verdicts)} notes reviewed: {suggestions} ({usage})."
+            run.message = f"{done} {problems}".strip()
+        else:
+            run.status = "failed"
+            run.message = problems or "No verdicts came back."
+        self.session.save()
+        return Outcome(bool(result.verdicts) or result.cancelled, run.message, len(result.verdicts))
+
+    def _failed(self, error: Exception) -> Outcome:
+        """A bug in the pipeline: the verdicts that streamed in stay; say what happened."""
+        self.session.run.status = "failed"
+        self.session.run.message = f"The review failed unexpectedly: {error!r}"
+        self.session.save()
+        return Outcome(False, self.session.run.message, 0)
