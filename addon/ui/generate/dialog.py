@@ -324,10 +324,15 @@ class GenerateDialog(QDialog):
         if notetypes_ready(self.mw.col):
             self._load_duplicates()
         else:
-            prepare_notetypes_op(parent=self).success(lambda _: self._load_duplicates()).run_in_background()
+            # Parented to the main window: this window may close before the operation ends.
+            op = prepare_notetypes_op(parent=self.mw).success(lambda _: self._load_duplicates())
+            op.run_in_background()
 
     def _load_duplicates(self) -> None:
         from ...notes.duplicates import existing_keys
+
+        if not self._alive():
+            return
 
         def success(keys: dict[Any, set[str]]) -> None:
             if self._alive() and not sip.isdeleted(self.model):
@@ -335,7 +340,7 @@ class GenerateDialog(QDialog):
                 self.model.refresh()
 
         QueryOp(
-            parent=self,
+            parent=self.mw,
             op=lambda col: {kind: existing_keys(col, kind) for kind in ("basic", "cloze")},
             success=success,
         ).run_in_background()
