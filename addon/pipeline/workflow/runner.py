@@ -15,9 +15,12 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any, Generic, Protocol, TypeVar
 
+from workflows import Workflow
 from workflows.errors import WorkflowCancelledByUser, WorkflowTimeoutError
+from workflows.events import Event, StartEvent, StopEvent
 from workflows.handler import WorkflowHandler
 
 from ..agents.team import Agents
@@ -36,8 +39,11 @@ from .state import RunRecord
 
 logger = logging.getLogger(__name__)
 
+R = TypeVar("R")
+R_co = TypeVar("R_co", covariant=True)
 OnEvent = Callable[[ProgressEvent], None]
 OnDone = Callable[["PipelineRun"], None]
+OnHandler = Callable[[WorkflowHandler], None]
 SOURCE_STEP = "text"
 """The step named in errors about the sources themselves (nothing to learn from, too long)."""
 
@@ -79,13 +85,83 @@ def apply_regeneration(cards: Sequence[Card], regenerated: RunResult) -> list[Ca
     return [new for card in cards for new in replacements.get(card.id, [card])]
 
 
-class PipelineRun:
-    """One run in a worker thread: `start()`, then `result()`; `cancel()` from any thread.
+class BackgroundRun(Generic[R]):
+    """One job in a worker thread with its own event loop: `start()`, then `result()`; `cancel()` from any
+    thread. `on_done(run)` is called from the worker thread when the job is over, whatever way it ended;
+    `result()` then returns at once. Subclasses give the job (`_execute`): a generation, a review."""
 
-    `on_done(run)` is called from the worker thread when the run is over, whatever way it ended; `result()`
-    then returns at once. For a regeneration use `PipelineRun.regeneration(...)`, which takes `regenerate`'s
-    arguments.
-    """
+    def __init__(self, *, on_done: Callable[[Any], None] | None = None) -> None:
+        self._on_done = on_done
+        self._lock = threading.Lock()
+        self._done = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._handler: WorkflowHandler | None = None
+        self._cancelled = False
+        self._result: R | None = None
+        self._error: BaseException | None = None
+
+    def _execute(self, on_handler: OnHandler) -> Awaitable[R]:
+        raise NotImplementedError
+
+    def start(self) -> None:
+        with self._lock:
+            if self._thread is not None:
+                raise RuntimeError("This run was started already.")
+            self._thread = threading.Thread(target=self._main, name="ai-card-generator-run", daemon=True)
+        self._thread.start()
+
+    def cancel(self) -> None:
+        """Stop the run soon (about a second); the work finished so far is kept. Safe from any thread."""
+        with self._lock:
+            self._cancelled = True
+            handler, loop = self._handler, self._loop
+        if handler is not None and loop is not None:
+            try:
+                asyncio.run_coroutine_threadsafe(handler.cancel_run(), loop)
+            except RuntimeError:  # the loop has just closed: the run is over anyway
+                pass
+
+    def result(self, timeout: float | None = None) -> R:
+        """Wait for the run's result; TimeoutError if it is not done after `timeout` seconds."""
+        if self._thread is None:
+            raise RuntimeError("Call start() first.")
+        if not self._done.wait(timeout):
+            raise TimeoutError("The run is still going.")
+        if self._error is not None:
+            raise self._error
+        assert self._result is not None
+        return self._result
+
+    def _main(self) -> None:
+        try:
+            self._result = asyncio.run(self._run_job())
+        except BaseException as e:  # handed to the thread that calls result()
+            self._error = e
+        finally:
+            with self._lock:
+                self._handler = self._loop = None
+            self._done.set()
+            if self._on_done is not None:
+                try:
+                    self._on_done(self)
+                except Exception:
+                    logger.exception("The run's completion listener failed")
+
+    async def _run_job(self) -> R:
+        return await self._execute(self._attach)
+
+    def _attach(self, handler: WorkflowHandler) -> None:
+        with self._lock:
+            self._handler, self._loop = handler, asyncio.get_running_loop()
+            cancelled = self._cancelled
+        if cancelled:
+            asyncio.ensure_future(handler.cancel_run())
+
+
+class PipelineRun(BackgroundRun[RunResult]):
+    """A generation (or, with `PipelineRun.regeneration(...)`, which takes `regenerate`'s arguments, a
+    regeneration) in a worker thread."""
 
     def __init__(
         self,
@@ -96,18 +172,10 @@ class PipelineRun:
         on_done: OnDone | None = None,
         _start: PipelineStart | None = None,
     ) -> None:
+        super().__init__(on_done=on_done)
         self._start_event = _start or PipelineStart(sources=list(sources))
         self._settings = settings
         self._on_event = on_event
-        self._on_done = on_done
-        self._lock = threading.Lock()
-        self._done = threading.Event()
-        self._thread: threading.Thread | None = None
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._handler: WorkflowHandler | None = None
-        self._cancelled = False
-        self._result: RunResult | None = None
-        self._error: BaseException | None = None
 
     @classmethod
     def regeneration(
@@ -124,58 +192,8 @@ class PipelineRun:
         planned = settings.model_copy(update={"mode": "planned"})
         return cls([source], planned, on_event=on_event, on_done=on_done, _start=start)
 
-    def start(self) -> None:
-        with self._lock:
-            if self._thread is not None:
-                raise RuntimeError("This run was started already.")
-            self._thread = threading.Thread(target=self._main, name="ai-card-generator-run", daemon=True)
-        self._thread.start()
-
-    def cancel(self) -> None:
-        """Stop the run soon (about a second); the cards made so far are kept. Safe from any thread."""
-        with self._lock:
-            self._cancelled = True
-            handler, loop = self._handler, self._loop
-        if handler is not None and loop is not None:
-            try:
-                asyncio.run_coroutine_threadsafe(handler.cancel_run(), loop)
-            except RuntimeError:  # the loop has just closed: the run is over anyway
-                pass
-
-    def result(self, timeout: float | None = None) -> RunResult:
-        """Wait for the run's result; TimeoutError if it is not done after `timeout` seconds."""
-        if self._thread is None:
-            raise RuntimeError("Call start() first.")
-        if not self._done.wait(timeout):
-            raise TimeoutError("The run is still going.")
-        if self._error is not None:
-            raise self._error
-        assert self._result is not None
-        return self._result
-
-    def _main(self) -> None:
-        try:
-            self._result = asyncio.run(
-                _execute(self._start_event, self._settings, self._on_event, on_handler=self._attach)
-            )
-        except BaseException as e:  # handed to the thread that calls result()
-            self._error = e
-        finally:
-            with self._lock:
-                self._handler = self._loop = None
-            self._done.set()
-            if self._on_done is not None:
-                try:
-                    self._on_done(self)
-                except Exception:
-                    logger.exception("The run's completion listener failed")
-
-    def _attach(self, handler: WorkflowHandler) -> None:
-        with self._lock:
-            self._handler, self._loop = handler, asyncio.get_running_loop()
-            cancelled = self._cancelled
-        if cancelled:
-            asyncio.ensure_future(handler.cancel_run())
+    def _execute(self, on_handler: OnHandler) -> Awaitable[RunResult]:
+        return _execute(self._start_event, self._settings, self._on_event, on_handler=on_handler)
 
 
 async def _execute(
@@ -197,30 +215,54 @@ async def _execute(
     llm = LLMClient(settings.llm, usage=usage, max_requests=settings.max_requests_per_run)
     agents = Agents(llm, Slots(settings.max_concurrency))
     route: type[Route] = OrchestratorWorkflow if settings.mode == "orchestrator" else PlannedWorkflow
-    workflow = route(settings, agents, record)
     listener = _Listener(on_event) if on_event is not None else None
     try:
-        handler = workflow.run(start_event=start)
-        if on_handler is not None:
-            on_handler(handler)
-        async for event in handler.stream_events():
-            if listener is not None and isinstance(event, ProgressEvent):
-                listener(event)
-        result: RunResult = await handler
-    except WorkflowCancelledByUser:
-        result = record.result(cancelled=True)
-    except WorkflowTimeoutError:
-        record.fail("run", f"The run took longer than {settings.run_timeout:g} s and was stopped.")
-        result = record.result()
-    except Exception as error:  # a bug: the learner keeps the cards made so far, and sees one line
-        logger.exception("The run failed")
-        record.fail("run", f"The run stopped on an unexpected error: {_one_line(error)}")
-        result = record.result()
+        result: RunResult = await drive(
+            route(settings, agents, record), start, record, settings, listener, on_handler
+        )
     finally:
         await llm.aclose()
     if listener is not None:
         for ready in record.unsent(listener.sent):
             listener(ready)
+    return result
+
+
+class Recorder(Protocol[R_co]):
+    """What a run's record gives `drive`: errors go in, the result comes out with what was made so far."""
+
+    def fail(self, step: str, error: Exception | str) -> None: ...
+
+    def result(self, *, cancelled: bool = False) -> R_co: ...
+
+
+async def drive(
+    workflow: Workflow,
+    start: StartEvent,
+    record: Recorder[R],
+    settings: PipelineSettings,
+    listener: Callable[[Event], None] | None,
+    on_handler: OnHandler | None,
+) -> R:
+    """Run `workflow` from `start`, streaming its events to `listener`; however it ends (done, cancelled,
+    timed out, a bug), the result holds what the run made so far and says what went wrong."""
+    try:
+        handler = workflow.run(start_event=start)
+        if on_handler is not None:
+            on_handler(handler)
+        async for event in handler.stream_events():
+            if listener is not None and not isinstance(event, StopEvent):
+                listener(event)
+        result: R = await handler
+    except WorkflowCancelledByUser:
+        result = record.result(cancelled=True)
+    except WorkflowTimeoutError:
+        record.fail("run", f"The run took longer than {settings.run_timeout:g} s and was stopped.")
+        result = record.result()
+    except Exception as error:  # a bug: the learner keeps what was made so far, and sees one line
+        logger.exception("The run failed")
+        record.fail("run", f"The run stopped on an unexpected error: {_one_line(error)}")
+        result = record.result()
     return result
 
 
@@ -232,7 +274,9 @@ class _Listener:
         self.on_event = on_event
         self.sent: dict[tuple[int, int], list[Card]] = {}
 
-    def __call__(self, event: ProgressEvent) -> None:
+    def __call__(self, event: Event) -> None:
+        if not isinstance(event, ProgressEvent):
+            return
         if isinstance(event, CardsReady):
             self.sent[event.batch] = event.cards
         try:
