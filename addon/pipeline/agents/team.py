@@ -22,8 +22,11 @@ from ..models import (
     CardDraft,
     CardDrafts,
     Decision,
+    ExistingNote,
     ExtraFields,
     LintFinding,
+    NoteCard,
+    NoteVerdicts,
     RepairedCard,
     Review,
     Revision,
@@ -97,6 +100,34 @@ class Agents:
         )
         return await self._ask(Revision, prompts.REVISER, f"{Role.QA_GENERATOR}: feedback", EARLY, text, task)
 
+    async def rereview(
+        self,
+        notes: Sequence[ExistingNote],
+        findings: Sequence[Sequence[LintFinding]],
+        *,
+        sources: Sequence[str],
+        feedback: str = "",
+        step: str,
+        language: str | None,
+    ) -> NoteVerdicts:
+        """Verdicts on existing notes (numbered from 1); `sources` are the texts some of them were made from,
+        each note naming its own (S1, S2…)."""
+        labels = {source: f"S{number}" for number, source in enumerate(sources, start=1)}
+        source = "\n\n".join(f"[{label}]\n{text}" for text, label in labels.items()) if sources else None
+        lines = []
+        for number, (note, found) in enumerate(zip(notes, findings, strict=True), start=1):
+            item: dict[str, object] = {"note": number, **_card_fields(note.card)}
+            if not note.has_extra:
+                item["no_extra"] = True
+            if note.source in labels:
+                item["source"] = labels[note.source]
+            if found:
+                item["lint"] = [f"{f.lint_id}: {f.message}" for f in found]
+            lines.append(to_json(item))
+        rules = [prompts.feedback_rule(feedback)] if feedback else []
+        task = "\n".join(["Review these notes:", *lines, *rules, prompts.language_rule(language, keep=True)])
+        return await self._ask(NoteVerdicts, prompts.REREVIEWER, step, EARLY, source, task)
+
     async def decide(self, state: str) -> Decision:
         task = f"The state of the work:\n{state}\nWhich agent works next?"
         return await self._ask(Decision, prompts.ORCHESTRATOR, Role.ORCHESTRATOR, FIRST, None, task)
@@ -127,3 +158,10 @@ def needs_code_expert(draft: CardDraft, *, code_topic: bool) -> bool:
 
 
 _TOPIC_FIELDS = {"name", "subtopics", "key_concepts", "applications"}
+
+
+def _card_fields(card: NoteCard) -> dict[str, str]:
+    """An existing note's card as the agents read cards (the draft's field names)."""
+    if card.kind == "cloze":
+        return {"kind": "cloze", "text": card.front, "extra": card.extra}
+    return {"kind": "basic", "question": card.front, "answer": card.back, "extra": card.extra}

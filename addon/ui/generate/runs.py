@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from ...pipeline.workflow.events import ProgressEvent
 
 R = TypeVar("R")
+E = TypeVar("E")
 R_co = TypeVar("R_co", covariant=True)
 
 
@@ -53,10 +54,10 @@ class Job(Protocol[R_co]):
     def result(self, timeout: float | None = None) -> R_co: ...
 
 
-class JobRunner(Generic[R]):
+class JobRunner(Generic[R, E]):
     """Runs a window's pipeline jobs one at a time, each in its own thread, and hands their progress events
-    and results to the main thread. Subclasses say what the events and results do (`_on_event`, and the
-    `apply` given with each job), and `listener.run_finished` hears how the last job ended."""
+    (`E`) and results (`R`) to the main thread. Subclasses say what the events and results do (`_on_event`,
+    and the `apply` given with each job), and `listener.run_finished` hears how the last job ended."""
 
     listener: Any
 
@@ -91,7 +92,7 @@ class JobRunner(Generic[R]):
 
     # worker thread → main thread
 
-    def _event(self, event: ProgressEvent) -> None:
+    def _event(self, event: E) -> None:
         self.mw.taskman.run_on_main(lambda: self._on_event(event))
 
     def _done(self, apply: Callable[[R], Outcome]) -> Callable[[Job[R]], None]:
@@ -100,7 +101,7 @@ class JobRunner(Generic[R]):
 
     # main thread
 
-    def _on_event(self, event: ProgressEvent) -> None:
+    def _on_event(self, event: E) -> None:
         raise NotImplementedError
 
     def _failed(self, error: Exception) -> Outcome:
@@ -122,7 +123,7 @@ class JobRunner(Generic[R]):
             self.listener.run_finished(outcome)
 
 
-class RunDriver(JobRunner["RunResult"]):
+class RunDriver(JobRunner["RunResult", "ProgressEvent"]):
     """Runs one job at a time for a session: a generation, or regenerations (one per source)."""
 
     def __init__(self, mw: AnkiQt, session: DraftSession, listener: RunListener | None) -> None:

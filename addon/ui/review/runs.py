@@ -12,7 +12,7 @@ from aqt.main import AnkiQt
 from ..generate.runs import JobRunner, Outcome
 
 if TYPE_CHECKING:
-    from ...pipeline.models import ExistingNote, ReviewResult
+    from ...pipeline.models import ExistingNote, ReviewResult, Verdict
     from ...pipeline.settings import PipelineSettings
     from ...pipeline.workflow.review_events import ReviewProgress
     from ...reviews import ReviewSession
@@ -26,7 +26,7 @@ class ReviewListener(Protocol):
     def run_finished(self, outcome: Outcome) -> None: ...
 
 
-class ReviewDriver(JobRunner["ReviewResult"]):
+class ReviewDriver(JobRunner["ReviewResult", "ReviewProgress"]):
     def __init__(self, mw: AnkiQt, session: ReviewSession, listener: ReviewListener | None) -> None:
         super().__init__(mw)
         self.session = session
@@ -51,8 +51,8 @@ class ReviewDriver(JobRunner["ReviewResult"]):
         if self.listener is not None:
             self.listener.run_progress(event)
 
-    def _put(self, verdicts: Sequence[object]) -> None:
-        rows = self.session.run.put(verdicts, replace_edited=bool(self._feedback))  # type: ignore[arg-type]
+    def _put(self, verdicts: Sequence[Verdict]) -> None:
+        rows = self.session.run.put(verdicts, replace_edited=bool(self._feedback))
         if rows:
             self.session.save()
             if self.listener is not None:

@@ -1,0 +1,504 @@
+"""The re-review route: a learner's existing notes in, a verdict for each out (keep, rewrite, split or flag,
+with reasons), reusing the generation's Reviewer, Code and Extra Field Expert, Formatter and lints.
+
+    begin ─▶ review (∥ batches of notes: lints, then the Reviewer) ─▶ [enrich: only cards with code]
+          ─▶ format (+ repair of broken cards only) ─▶ finish
+
+Notes go to the Reviewer in batches (at most `NOTES_PER_BATCH`, and a share of the context window), notes
+made from the same source together so that the source is sent once. Each batch is finished as soon as its
+cards are formatted, and streamed as `VerdictsReady`. However the run ends (done, Stop, the time limit, a
+failed step), the result holds every verdict made: batches reviewed but not formatted yet are formatted
+without the LLM; batches not reviewed have no verdict (their notes can be reviewed again later).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from typing import Any, TypeVar
+
+from workflows import Context, Workflow, step
+from workflows.events import Event, StopEvent
+
+from ..agents.team import Agents, needs_code_expert
+from ..cards.anki_markup import MarkupPolicy
+from ..cards.formatting import format_card, format_cards, lint_drafts, render_failed
+from ..cards.lints import needs_repair
+from ..errors import PipelineError
+from ..llm.client import LLMClient
+from ..llm.slots import Slots
+from ..llm.usage import UsageMeter
+from ..models import (
+    Card,
+    CardDraft,
+    ExistingNote,
+    LintFinding,
+    NoteCard,
+    NoteVerdict,
+    NoteVerdicts,
+    Provenance,
+    ReviewResult,
+    StepError,
+    Verdict,
+)
+from ..roles import Role
+from ..settings import PipelineSettings
+from .review_events import (
+    BatchDone,
+    BatchEvent,
+    EnrichVerdicts,
+    FormatVerdicts,
+    ReviewBatch,
+    ReviewProgress,
+    ReviewStart,
+    ReviewStepFinished,
+    ReviewStepStarted,
+    VerdictsReady,
+)
+from .runner import BackgroundRun, OnHandler, drive
+from .stages import touched
+
+logger = logging.getLogger(__name__)
+T = TypeVar("T")
+P = TypeVar("P", bound=ReviewProgress)
+OnReviewEvent = Callable[[ReviewProgress], None]
+
+NOTES_PER_BATCH = 10
+"""The most notes one Reviewer request carries: enough to cut requests tenfold, few enough for a small
+model to give each note its attention."""
+PROMPT_SHARE = 0.4
+"""The share of the context window a batch's notes and sources may fill; the rest is for the instructions
+and the reply."""
+CHARS_PER_TOKEN = 4
+MAX_REASONS = 10
+MAX_REASON_CHARS = 300
+WORKERS = 32
+
+
+def plan_batches(notes: Sequence[ExistingNote], context_window: int) -> list[ReviewBatch]:
+    """The notes in batches, in their order except that notes made from the same source go together."""
+    budget = int(context_window * PROMPT_SHARE * CHARS_PER_TOKEN)
+    groups: dict[object, list[ExistingNote]] = {}
+    for note in notes:
+        groups.setdefault(note.source or ("own", note.note_id), []).append(note)
+    batches: list[ReviewBatch] = []
+    current: list[ExistingNote] = []
+    size = 0
+    for group in groups.values():
+        for note in group:
+            cost = _size(note) + (len(note.source) if note.source and not _has_source(current, note) else 0)
+            if current and (len(current) >= NOTES_PER_BATCH or size + cost > budget):
+                batches.append(_batch(len(batches), current, batches))
+                current, size = [], 0
+                cost = _size(note) + len(note.source)
+            current.append(note)
+            size += cost
+    if current:
+        batches.append(_batch(len(batches), current, batches))
+    return batches
+
+
+def _size(note: ExistingNote) -> int:
+    card = note.card
+    return len(card.front) + len(card.back) + len(card.extra) + 60
+
+
+def _has_source(notes: Iterable[ExistingNote], note: ExistingNote) -> bool:
+    return any(other.source == note.source for other in notes)
+
+
+def _batch(index: int, notes: list[ExistingNote], earlier: Sequence[ReviewBatch]) -> ReviewBatch:
+    first = sum(len(batch.notes) for batch in earlier) + 1
+    sources = list(dict.fromkeys(note.source for note in notes if note.source))
+    return ReviewBatch(index=index, first=first, notes=notes, sources=sources)
+
+
+# From the Reviewer's reply to verdicts
+
+
+def verdicts_of(
+    batch: ReviewBatch, reply: NoteVerdicts, findings: Sequence[Sequence[LintFinding]]
+) -> list[Verdict]:
+    """One verdict per note of the batch: the Reviewer's, made consistent, else keep. Verdicts naming no
+    note of the batch, or a note named twice, are ignored."""
+    by_number: dict[int, NoteVerdict] = {}
+    for verdict in reply.verdicts:
+        if 1 <= verdict.note <= len(batch.notes):
+            by_number.setdefault(verdict.note, verdict)
+    return [
+        _consistent(note, by_number.get(number), list(findings[number - 1]))
+        for number, note in enumerate(batch.notes, start=1)
+    ]
+
+
+def _consistent(note: ExistingNote, said: NoteVerdict | None, lints: list[LintFinding]) -> Verdict:
+    if said is None:
+        return Verdict(note_id=note.note_id, lints=lints)
+    reasons = [" ".join(r.split())[:MAX_REASON_CHARS] for r in said.reasons if r.strip()][:MAX_REASONS]
+    drafts = [draft.model_copy(update={"tags": []}) for draft in said.cards]
+    if said.verdict == "flag" or not drafts:
+        if said.verdict != "flag":
+            reasons.append("The Reviewer suggested a change but gave no card: check this note yourself.")
+        return Verdict(
+            note_id=note.note_id, action="flag", flag=said.flag or "other", reasons=reasons, lints=lints
+        )
+    return suggested(note, drafts, reasons, lints)
+
+
+def suggested(
+    note: ExistingNote, drafts: Sequence[CardDraft], reasons: list[str], lints: list[LintFinding]
+) -> Verdict:
+    """A rewrite (one card of the note's kind) or a split (several cards, or one of another kind, which
+    cannot replace the note in place); keep when the one card is the note as it is."""
+    cards = [_card(note, number, draft) for number, draft in enumerate(drafts)]
+    if len(cards) > 1 or cards[0].draft.kind != note.card.kind:
+        if len(cards) == 1:
+            reasons = [
+                *reasons,
+                f"As a {cards[0].draft.kind} card it is added as a new note; the original is kept.",
+            ]
+        return Verdict(note_id=note.note_id, action="split", reasons=reasons, cards=cards, lints=lints)
+    if not note.has_extra:
+        cards = [cards[0].model_copy(update={"draft": cards[0].draft.model_copy(update={"extra": ""})})]
+    if _same(NoteCard.of(cards[0].draft), note.card):
+        return Verdict(note_id=note.note_id, reasons=reasons, lints=lints)
+    return Verdict(note_id=note.note_id, action="rewrite", reasons=reasons, cards=cards, lints=lints)
+
+
+def _card(note: ExistingNote, number: int, draft: CardDraft) -> Card:
+    provenance = Provenance(source_note_id=note.source_id, agents=[Role.REVIEWER])
+    return Card(id=f"{note.note_id}-{number + 1}", draft=draft, provenance=provenance)
+
+
+def _same(a: NoteCard, b: NoteCard) -> bool:
+    return all(
+        getattr(a, key).split() == getattr(b, key).split() for key in ("kind", "front", "back", "extra")
+    )
+
+
+def markup_of(note: ExistingNote, settings: PipelineSettings) -> MarkupPolicy:
+    """What a suggestion for this note may keep of math and media: what the note and its source have."""
+    card = note.card
+    return MarkupPolicy.for_sources([card.front, card.back, card.extra, note.source], settings.math)
+
+
+def formatted(note: ExistingNote, verdict: Verdict, markup: MarkupPolicy) -> Verdict:
+    """The verdict with its cards formatted without the LLM; a card that still cannot be rendered makes the
+    verdict a flag (the note stays as it is)."""
+    return checked(
+        note, verdict, [touched(card, Role.FORMATTER) for card in format_cards(verdict.cards, markup)]
+    )
+
+
+def checked(note: ExistingNote, verdict: Verdict, cards: list[Card]) -> Verdict:
+    if any(render_failed(card) for card in cards):
+        reason = "The suggested card could not be made valid; check this note yourself."
+        return verdict.model_copy(
+            update={"action": "flag", "flag": "other", "cards": [], "reasons": [*verdict.reasons, reason]}
+        )
+    if verdict.action == "rewrite" and cards[0].draft.kind != note.card.kind:  # a repair changed its kind
+        return suggested(note, [cards[0].draft], verdict.reasons, verdict.lints).model_copy(
+            update={"cards": cards}
+        )
+    return verdict.model_copy(update={"cards": cards})
+
+
+# What the run has done so far
+
+
+class ReviewRecord:
+    """A review's verdicts per batch, written by its steps as they go (`pending` once the Reviewer has
+    spoken, `finish` once the cards are formatted), and its errors. `result` formats what is pending."""
+
+    def __init__(self, usage: UsageMeter, total: int, markup: Callable[[ExistingNote], MarkupPolicy]) -> None:
+        self.usage = usage
+        self.total = total
+        self.markup = markup
+        self.errors: list[StepError] = []
+        self._pending: dict[int, tuple[ReviewBatch, list[Verdict]]] = {}
+        self._finished: dict[int, list[Verdict]] = {}
+        self._ready: list[int] = []
+
+    @property
+    def reviewed(self) -> int:
+        return sum(map(len, self._finished.values()))
+
+    def pending(self, batch: ReviewBatch, verdicts: list[Verdict]) -> None:
+        self._pending[batch.index] = (batch, verdicts)
+
+    def finish(self, batch: ReviewBatch, verdicts: list[Verdict]) -> None:
+        self._pending.pop(batch.index, None)
+        self._finished[batch.index] = verdicts
+        self._ready.append(batch.index)
+
+    def fail(self, step: str, error: Exception | str) -> None:
+        self.errors.append(StepError(step=step, message=str(error)))
+
+    def result(self, *, cancelled: bool = False) -> ReviewResult:
+        for batch, verdicts in list(self._pending.values()):
+            self.finish(
+                batch, [formatted(n, v, self.markup(n)) for n, v in zip(batch.notes, verdicts, strict=True)]
+            )
+        return ReviewResult(
+            verdicts=[verdict for index in sorted(self._finished) for verdict in self._finished[index]],
+            usage=self.usage.snapshot(),
+            errors=list(self.errors),
+            cancelled=cancelled,
+        )
+
+    async def step(
+        self, ctx: Context, role: str, batch: ReviewBatch, call: Callable[[], Awaitable[T]]
+    ) -> T | None:
+        """Run one agent step with progress events; a pipeline error is recorded and gives None."""
+        ctx.write_event_to_stream(self.progress(ReviewStepStarted, role, batch.label))
+        try:
+            value = await call()
+        except PipelineError as e:
+            self.fail(f"{role}: {batch.label}", e)
+            self._stream_ready(ctx)
+            ctx.write_event_to_stream(self.progress(ReviewStepFinished, role, batch.label, error=str(e)))
+            return None
+        self._stream_ready(ctx)
+        ctx.write_event_to_stream(self.progress(ReviewStepFinished, role, batch.label))
+        return value
+
+    def unsent(self, sent: Mapping[int, Sequence[Verdict]]) -> list[VerdictsReady]:
+        """A `VerdictsReady` for each finished batch the listener did not get as it is."""
+        return [
+            self._verdicts_ready(index)
+            for index, verdicts in self._finished.items()
+            if sent.get(index) != verdicts
+        ]
+
+    def progress(self, kind: type[P], role: str, notes: str, **details: Any) -> P:
+        return kind(
+            role=role,
+            notes=notes,
+            reviewed=self.reviewed,
+            total=self.total,
+            usage=self.usage.snapshot(),
+            **details,
+        )
+
+    def _stream_ready(self, ctx: Context) -> None:
+        ready, self._ready = self._ready, []
+        for index in dict.fromkeys(ready):
+            ctx.write_event_to_stream(self._verdicts_ready(index))
+
+    def _verdicts_ready(self, index: int) -> VerdictsReady:
+        return self.progress(VerdictsReady, Role.FORMATTER, "", batch=index, verdicts=self._finished[index])
+
+
+# The workflow
+
+
+class RereviewWorkflow(Workflow):
+    def __init__(
+        self, settings: PipelineSettings, agents: Agents, record: ReviewRecord, **kwargs: Any
+    ) -> None:
+        super().__init__(timeout=settings.run_timeout, **kwargs)
+        self.settings = settings
+        self.agents = agents
+        self.record = record
+        self._feedback = ""
+
+    @step
+    async def begin(self, ev: ReviewStart) -> list[BatchEvent] | StopEvent:
+        self._feedback = ev.feedback
+        batches = plan_batches(ev.notes, self.settings.llm.context_window)
+        if not batches:
+            return StopEvent(result=self.record.result())
+        return [BatchEvent(batch=batch) for batch in batches]
+
+    @step(num_workers=WORKERS)
+    async def review(self, ctx: Context, ev: BatchEvent) -> EnrichVerdicts | FormatVerdicts | BatchDone:
+        batch = ev.batch
+        verdicts = await self.record.step(ctx, Role.REVIEWER, batch, lambda: self._review(batch))
+        if verdicts is None:
+            return BatchDone(batch=batch)
+        self.record.pending(batch, verdicts)
+        if any(_needs_expert(note, verdict) for note, verdict in zip(batch.notes, verdicts, strict=True)):
+            return EnrichVerdicts(batch=batch, verdicts=verdicts)
+        return FormatVerdicts(batch=batch, verdicts=verdicts)
+
+    async def _review(self, batch: ReviewBatch) -> list[Verdict]:
+        findings = await asyncio.to_thread(lint_drafts, [note.card.draft() for note in batch.notes])
+        reply = await self.agents.rereview(
+            batch.notes,
+            findings,
+            sources=batch.sources,
+            feedback=self._feedback,
+            step=f"{Role.REVIEWER}: {batch.label}",
+            language=self.settings.target_language,
+        )
+        verdicts = verdicts_of(batch, reply, findings)
+        if self._feedback:
+            verdicts = [v.model_copy(update={"feedback": self._feedback}) for v in verdicts]
+        return verdicts
+
+    @step(num_workers=WORKERS)
+    async def enrich(self, ctx: Context, ev: EnrichVerdicts) -> FormatVerdicts:
+        enriched = await self.record.step(
+            ctx, Role.CODE_EXPERT, ev.batch, lambda: self._enrich(ev.batch, ev.verdicts)
+        )
+        if enriched is not None:
+            self.record.pending(ev.batch, enriched)
+        return FormatVerdicts(batch=ev.batch, verdicts=enriched or ev.verdicts)
+
+    async def _enrich(self, batch: ReviewBatch, verdicts: list[Verdict]) -> list[Verdict]:
+        """The Code and Extra Field Expert writes the extra of the suggested cards that show code."""
+        picked = [
+            (v, c)
+            for v, (note, verdict) in enumerate(zip(batch.notes, verdicts, strict=True))
+            if _needs_expert(note, verdict)
+            for c, card in enumerate(verdict.cards)
+            if needs_code_expert(card.draft, code_topic=False)
+        ]
+        answer = await self.agents.enrich(
+            [verdicts[v].cards[c].draft for v, c in picked],
+            topic=batch.label,
+            language=self.settings.target_language,
+        )
+        extras = {e.card: e.extra for e in answer.extras if e.extra.strip()}
+        result = [verdict.model_copy(update={"cards": list(verdict.cards)}) for verdict in verdicts]
+        for number, (v, c) in enumerate(picked, start=1):
+            if number in extras:
+                card = result[v].cards[c]
+                draft = card.draft.model_copy(update={"extra": extras[number]})
+                result[v].cards[c] = touched(card, Role.CODE_EXPERT, draft)
+        return result
+
+    @step(num_workers=WORKERS)
+    async def format(self, ctx: Context, ev: FormatVerdicts) -> BatchDone:
+        await self.record.step(ctx, Role.FORMATTER, ev.batch, lambda: self._format(ev.batch, ev.verdicts))
+        return BatchDone(batch=ev.batch)
+
+    async def _format(self, batch: ReviewBatch, verdicts: list[Verdict]) -> None:
+        """Each verdict's cards formatted deterministically; only broken ones go to the LLM for repair."""
+        markups = [self.record.markup(note) for note in batch.notes]
+        formatted_cards = await asyncio.to_thread(
+            lambda: [
+                [touched(card, Role.FORMATTER) for card in format_cards(v.cards, m)]
+                for v, m in zip(verdicts, markups, strict=True)
+            ]
+        )
+        broken = [
+            (v, c)
+            for v, cards in enumerate(formatted_cards)
+            for c, card in enumerate(cards)
+            if needs_repair(card)
+        ]
+        repairs = await asyncio.gather(
+            *(
+                self.agents.repair(
+                    formatted_cards[v][c].draft, formatted_cards[v][c].lints, topic=batch.label
+                )
+                for v, c in broken
+            ),
+            return_exceptions=True,
+        )
+        for (v, c), repaired in zip(broken, repairs, strict=True):
+            if isinstance(repaired, PipelineError):
+                self.record.fail(f"{Role.FORMATTER}: {batch.label}", repaired)
+            elif isinstance(repaired, BaseException):
+                raise repaired
+            else:
+                card = formatted_cards[v][c]
+                formatted_cards[v][c] = format_card(card.model_copy(update={"draft": repaired}), markups[v])
+        self.record.finish(
+            batch,
+            [
+                checked(n, v, cards)
+                for n, v, cards in zip(batch.notes, verdicts, formatted_cards, strict=True)
+            ],
+        )
+
+    @step
+    async def finish(self, done: list[BatchDone]) -> StopEvent:
+        return StopEvent(result=self.record.result())
+
+
+def _needs_expert(note: ExistingNote, verdict: Verdict) -> bool:
+    """Whether the Expert should see the verdict's cards: a change with a card showing code, whose extra
+    has somewhere to go (a split's new notes always have one)."""
+    if verdict.action not in ("rewrite", "split") or (verdict.action == "rewrite" and not note.has_extra):
+        return False
+    return any(needs_code_expert(card.draft, code_topic=False) for card in verdict.cards)
+
+
+# Running a review
+
+
+async def review_notes(
+    notes: Sequence[ExistingNote],
+    settings: PipelineSettings,
+    *,
+    feedback: str = "",
+    on_event: OnReviewEvent | None = None,
+    on_handler: OnHandler | None = None,
+) -> ReviewResult:
+    """A verdict for each of `notes` (with the learner's `feedback` when they are reviewed again)."""
+    usage = UsageMeter()
+    record = ReviewRecord(usage, len(notes), lambda note: markup_of(note, settings))
+    llm = LLMClient(settings.llm, usage=usage, max_requests=settings.max_requests_per_run)
+    agents = Agents(llm, Slots(settings.max_concurrency))
+    listener = _Listener(on_event) if on_event is not None else None
+    start = ReviewStart(notes=list(notes), feedback=feedback)
+    try:
+        result = await drive(
+            RereviewWorkflow(settings, agents, record), start, record, settings, listener, on_handler
+        )
+    finally:
+        await llm.aclose()
+    if listener is not None:
+        for ready in record.unsent(listener.sent):
+            listener(ready)
+    return result
+
+
+class ReviewJob(BackgroundRun[ReviewResult]):
+    """A review in a worker thread: `start()`, `cancel()`, `result()`, `on_done(job)` as for `PipelineRun`."""
+
+    def __init__(
+        self,
+        notes: Sequence[ExistingNote],
+        settings: PipelineSettings,
+        *,
+        feedback: str = "",
+        on_event: OnReviewEvent | None = None,
+        on_done: Callable[[ReviewJob], None] | None = None,
+    ) -> None:
+        super().__init__(on_done=on_done)
+        self._notes = list(notes)
+        self._settings = settings
+        self._feedback = feedback
+        self._on_event = on_event
+
+    def _execute(self, on_handler: OnHandler) -> Awaitable[ReviewResult]:
+        return review_notes(
+            self._notes,
+            self._settings,
+            feedback=self._feedback,
+            on_event=self._on_event,
+            on_handler=on_handler,
+        )
+
+
+class _Listener:
+    """Hands progress events to `on_event`, remembering each batch of verdicts sent; a broken listener is
+    logged and does not stop the run."""
+
+    def __init__(self, on_event: OnReviewEvent) -> None:
+        self.on_event = on_event
+        self.sent: dict[int, list[Verdict]] = {}
+
+    def __call__(self, event: Event) -> None:
+        if not isinstance(event, ReviewProgress):
+            return
+        if isinstance(event, VerdictsReady):
+            self.sent[event.batch] = event.verdicts
+        try:
+            self.on_event(event)
+        except Exception:
+            logger.exception("A progress listener failed on %s", event)
