@@ -28,6 +28,8 @@ from aqt.qt import (
 from aqt.theme import theme_manager
 
 T = TypeVar("T")
+CELL_PADDING = 16
+"""Room for a cell's margins and, in column 0, the checkbox."""
 Index = QModelIndex | QPersistentModelIndex
 
 
@@ -178,11 +180,13 @@ class RowsTable(QTableView):
         vertical, header = self.verticalHeader(), self.horizontalHeader()
         assert vertical is not None and header is not None
         vertical.hide()
+        char_width = self.fontMetrics().averageCharWidth()
         for number, column in enumerate(model.columns):
-            mode = (
-                QHeaderView.ResizeMode.Stretch if column.stretch else QHeaderView.ResizeMode.ResizeToContents
-            )
-            header.setSectionResizeMode(number, mode)
+            if column.stretch:
+                header.setSectionResizeMode(number, QHeaderView.ResizeMode.Stretch)
+            else:  # a fixed width: sizing to the contents would measure every row at each change
+                header.setSectionResizeMode(number, QHeaderView.ResizeMode.Interactive)
+                self.setColumnWidth(number, char_width * column.chars + CELL_PADDING)
         model.modelReset.connect(self._emit_current)
         self.selection().currentRowChanged.connect(lambda current, _previous: self._emit_current())
 
