@@ -20,6 +20,7 @@ from aqt.qt import (
     QKeyEvent,
     QModelIndex,
     QPersistentModelIndex,
+    QStyle,
     Qt,
     QTableView,
     QWidget,
@@ -29,7 +30,7 @@ from aqt.theme import theme_manager
 
 T = TypeVar("T")
 CELL_PADDING = 16
-"""Room for a cell's margins and, in column 0, the checkbox."""
+"""Room for a cell's margins (column 0 gets the checkbox's width on top)."""
 Index = QModelIndex | QPersistentModelIndex
 
 
@@ -181,12 +182,18 @@ class RowsTable(QTableView):
         assert vertical is not None and header is not None
         vertical.hide()
         char_width = self.fontMetrics().averageCharWidth()
+        style = self.style()
+        checkbox = style.pixelMetric(QStyle.PixelMetric.PM_IndicatorWidth) if style is not None else 0
         for number, column in enumerate(model.columns):
             if column.stretch:
                 header.setSectionResizeMode(number, QHeaderView.ResizeMode.Stretch)
             else:  # a fixed width: sizing to the contents would measure every row at each change
                 header.setSectionResizeMode(number, QHeaderView.ResizeMode.Interactive)
-                self.setColumnWidth(number, char_width * column.chars + CELL_PADDING)
+                title = header.fontMetrics().horizontalAdvance(column.title)
+                width = (
+                    max(char_width * column.chars, title) + CELL_PADDING + (checkbox if number == 0 else 0)
+                )
+                self.setColumnWidth(number, width)
         model.modelReset.connect(self._emit_current)
         self.selection().currentRowChanged.connect(lambda current, _previous: self._emit_current())
 

@@ -34,6 +34,7 @@ class FieldMapDialog(QDialog):
         super().__init__(parent)
         self.setObjectName("aicg_field_map_dialog")
         self.setWindowTitle("Fields to Review")
+        self.setMinimumWidth(460)
         self.maps = list(maps)
         self._on_chosen = on_chosen
         layout = QVBoxLayout(self)

@@ -10,8 +10,10 @@ from typing import TYPE_CHECKING
 from aqt.main import AnkiQt
 from aqt.qt import (
     QButtonGroup,
+    QFrame,
     QHBoxLayout,
     QLabel,
+    QScrollArea,
     QSplitter,
     QStackedWidget,
     Qt,
@@ -36,6 +38,7 @@ if TYPE_CHECKING:
 LABELS = {"front": "Question", "back": "Answer", "extra": "Extra"}
 CLOZE_LABELS = {"front": "Text", "extra": "Extra"}
 SEPARATOR = " · "
+MIN_VIEW_HEIGHT = 260
 
 
 class SuggestionPanel(QWidget):
@@ -65,6 +68,7 @@ class SuggestionPanel(QWidget):
 
         splitter = QSplitter(Qt.Orientation.Vertical)
         self.stack = QStackedWidget()
+        self.stack.setMinimumHeight(MIN_VIEW_HEIGHT)
         self.diff_view = QTextBrowser()
         self.diff_view.setOpenLinks(False)
         self.card_view = CardView(mw)
@@ -82,9 +86,14 @@ class SuggestionPanel(QWidget):
         splitter.addWidget(top)
         self.editor = CardEditor(boxes=6)
         self.editor.edited.connect(self._on_edited)
-        splitter.addWidget(self.editor)
+        scroll = QScrollArea()  # a split's cards need more room than the panel has
+        scroll.setWidget(self.editor)
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QFrame.Shape.NoFrame)
+        splitter.addWidget(scroll)
         splitter.setStretchFactor(0, 3)
         splitter.setStretchFactor(1, 2)
+        splitter.setSizes([400, 280])
         self.splitter = splitter
         layout.addWidget(splitter, stretch=1)
         self._row: ReviewRow | None = None
@@ -177,6 +186,7 @@ class SuggestionPanel(QWidget):
                     [
                         (label, diff.split_diff(whole, [text], night=night)[1][0])
                         for label, text in zip(_card_labels(card).values(), _texts(card), strict=True)
+                        if text.strip()
                     ]
                 )
                 for number, card in enumerate(new, start=1)
@@ -232,9 +242,10 @@ class SuggestionPanel(QWidget):
             return now, [render_note(note)]
         if isinstance(change, Split):
             original = self.mw.col.get_note(NoteId(row.note.note_id))
-            return now, [
-                render_note(split_note(self.mw.col, original, row.note, new)) for new in change.notes
-            ]
+            cards: list[RenderedCard | str] = []
+            for number, new in enumerate(change.notes, start=1):
+                cards += [f"New note {number}", render_note(split_note(self.mw.col, original, row.note, new))]
+            return now, cards
         return now, [self._no_change(row)]
 
     # editing
