@@ -337,10 +337,16 @@ class ReviewDialog(QDialog):
         note_ids = [NoteId(note_id) for note_id in self._note_ids]
         self._set_status(f"Reading {len(note_ids)} notes…")
         (
-            QueryOp(parent=self, op=lambda col: read_notes(col, note_ids, by_type), success=self._notes_read)
-            .failure(lambda error: self._set_status(f"The notes could not be read: {error}"))
+            QueryOp(
+                parent=self.mw, op=lambda col: read_notes(col, note_ids, by_type), success=self._notes_read
+            )
+            .failure(self._notes_not_read)
             .run_in_background()
         )
+
+    def _notes_not_read(self, error: Exception) -> None:
+        if self._alive():
+            self._set_status(f"The notes could not be read: {error}")
 
     def _notes_read(self, notes: list[NoteSnapshot]) -> None:
         from ...config import SettingsError, load_settings
