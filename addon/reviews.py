@@ -100,20 +100,21 @@ class ReviewRun(BaseModel):
     def to_apply(self) -> list[ReviewRow]:
         return [row for row in self.rows if row.accepted and not row.done and row.suggests_change]
 
-    def row_of(self, note_id: int) -> ReviewRow | None:
-        return next((row for row in self.rows if row.note.note_id == note_id), None)
-
     def put(self, verdicts: Iterable[Verdict], *, replace_edited: bool = False) -> list[int]:
         """Each verdict onto its note's row (a row edited or applied keeps its own unless `replace_edited`);
         rewrites and splits start accepted, flags do not: the learner decides. Returns the rows changed."""
+        numbers = {row.note.note_id: number for number, row in enumerate(self.rows)}
         changed = []
         for verdict in verdicts:
-            row = self.row_of(verdict.note_id)
-            if row is None or row.done or (row.edited and not replace_edited):
+            number = numbers.get(verdict.note_id)
+            if number is None:
+                continue
+            row = self.rows[number]
+            if row.done or (row.edited and not replace_edited):
                 continue
             row.verdict, row.edits, row.outcome, row.message = verdict, None, None, ""
             row.accepted = verdict.action in ("rewrite", "split")
-            changed.append(self.rows.index(row))
+            changed.append(number)
         return changed
 
     def markup(self, row: ReviewRow) -> MarkupPolicy:
@@ -121,9 +122,10 @@ class ReviewRun(BaseModel):
         return MarkupPolicy.for_sources([*row.note.fields.values(), row.note.source], self.math)
 
     def mark_applied(self, applied: Applied) -> None:
+        done = set(applied.applied)
         for row in self.rows:
             note_id = row.note.note_id
-            if note_id in applied.applied:
+            if note_id in done:
                 row.outcome, row.message = "applied", ""
                 row.added = applied.added.get(note_id, [])
             elif note_id in applied.refused:

@@ -38,7 +38,7 @@ from aqt.qt import (
 from aqt.utils import restoreGeom, restoreSplitter, saveGeom, saveSplitter, tooltip
 
 from ...loader import load_module
-from ...responsive import begin_background_work, end_background_work
+from ...responsive import background_work, begin_background_work, end_background_work
 from .. import REVIEW_DIALOG
 from ..generate.dialog import USER_FILES, plain_label
 from ..generate.earlier_drafts import NOTICE, EarlierDrafts, Leftovers
@@ -429,7 +429,11 @@ class ReviewDialog(QDialog):
                 lambda driver: driver.review(notes, settings), f"Reviewing {len(notes)} notes…", len(notes)
             )
 
-        self.mw.taskman.run_in_background(lambda: [existing_note(note) for note in snapshots], start)
+        def convert() -> list[ExistingNote]:
+            with background_work():  # the GIL goes back to the main thread often meanwhile
+                return [existing_note(note) for note in snapshots]
+
+        self.mw.taskman.run_in_background(convert, start)
 
     def _on_ask_again(self) -> None:
         from ...notes.field_map import field_map
