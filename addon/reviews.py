@@ -128,8 +128,8 @@ class ReviewRun(BaseModel):
             if note_id in done:
                 row.outcome, row.message = "applied", ""
                 row.added = applied.added.get(note_id, [])
-            elif note_id in applied.refused:
-                row.outcome, row.message = "refused", applied.refused[note_id]
+            elif note_id in applied.refused:  # to be asked again, not applied again as it is
+                row.outcome, row.message, row.accepted = "refused", applied.refused[note_id], False
 
 
 def note_card(note: NoteSnapshot) -> NoteCard:

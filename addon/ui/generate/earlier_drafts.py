@@ -30,6 +30,8 @@ class Leftovers:
     title: Callable[[Any], str]
     noun: str = "card"
     state: str = "not added yet"
+    none: str = "No unfinished drafts"
+    """The menu's only entry when no run has work left."""
 
     def count(self, count: int) -> str:
         return f"{count} {self.noun}{'s' if count != 1 else ''}"
@@ -81,7 +83,7 @@ class EarlierDrafts:
             assert action is not None
             action.triggered.connect(lambda _=False, entry_id=entry.id: self.open_run(entry_id))
         if not entries:
-            empty = menu.addAction("No unfinished drafts")
+            empty = menu.addAction(left.none)
             assert empty is not None
             empty.setEnabled(False)
 

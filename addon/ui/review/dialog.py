@@ -262,6 +262,7 @@ class ReviewDialog(QDialog):
                 title=lambda run: run.title,
                 noun="note",
                 state="not reviewed or applied yet",
+                none="No unfinished reviews",
             ),
         )
         if self._note_ids:
@@ -646,6 +647,8 @@ class ReviewDialog(QDialog):
         finally:
             self._closed = True
             self.panel.cleanup()
+            if self.session is not None:
+                self.session.save()  # verdicts since the driver's last save
             if self.journal is not None:
                 self.journal.flush(timeout=2.0)
             aqt.dialogs.markClosed(REVIEW_DIALOG)
