@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import functools
 import time
-import uuid
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Literal
@@ -20,7 +19,7 @@ from typing import Literal
 from pydantic import BaseModel, Field
 
 from .drafts import RunStatus
-from .journal import Journal, JournalEntry
+from .journal import Journal, JournalEntry, Session
 from .notes.apply_review import Applied, Change, Flag, NewNote, Rewrite, Split
 from .notes.field_map import Role
 from .notes.review_notes import NoteSnapshot
@@ -181,13 +180,8 @@ def reviews_journal(user_files: Path) -> Journal[ReviewRun]:
     return Journal(user_files / "drafts", kind=KIND, payload=ReviewRun, keep=KEEP_RUNS)
 
 
-class ReviewSession:
+class ReviewSession(Session[ReviewRun]):
     """One review run and its journal entry: every change is saved."""
-
-    def __init__(self, journal: Journal[ReviewRun], run: ReviewRun, entry_id: str | None = None) -> None:
-        self.journal = journal
-        self.run = run
-        self.id = entry_id or f"{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:6]}"
 
     @classmethod
     def new(
@@ -207,9 +201,6 @@ class ReviewSession:
             notes = f"{left} note is" if left == 1 else f"{left} notes are"
             run.message = f"This review was interrupted; {notes} still to review." if left else ""
         return cls(journal, run, entry.id)
-
-    def save(self) -> None:
-        self.journal.save(self.id, self.run)
 
 
 def unfinished(entries: Iterable[JournalEntry[ReviewRun]]) -> list[JournalEntry[ReviewRun]]:

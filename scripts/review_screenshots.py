@@ -10,27 +10,12 @@ review-rendered-night.png (a split, in night mode).
 
 from __future__ import annotations
 
-import argparse
-import os
-import shutil
-import sys
-import tempfile
-from pathlib import Path
 from typing import Any
 
-os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-os.environ.setdefault("QTWEBENGINE_CHROMIUM_FLAGS", "--no-sandbox")
-os.environ["ANKI_SINGLE_INSTANCE_KEY"] = f"aicg-screenshots-{os.getpid()}"  # read when aqt is imported
-
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-
-from scripts.screenshots import settle, wait  # noqa: E402
-from tests.build_fixtures import PACKAGE  # noqa: E402
-from tests.fake_openai import FakeOpenAI  # noqa: E402
-from tests.history import add_note, study  # noqa: E402
-from tests.pipeline_crew import Crew  # noqa: E402
-from tests.ui.anki_app import addon_module, start_anki, stop_anki, top_level  # noqa: E402
+from scripts.screenshots import Shots, anki_for_shots, wait  # first: it sets Qt up for offscreen use
+from tests.history import add_note, study
+from tests.pipeline_crew import Crew
+from tests.ui.anki_app import addon_module, shown, top_level
 
 SIZE = (1180, 760)
 NOTES = [
@@ -104,66 +89,38 @@ def reviewer(notes: list[dict[str, Any]], feedback: str) -> dict[str, Any]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--out", type=Path, default=ROOT / "docs")
-    args = parser.parse_args()
-    args.out.mkdir(exist_ok=True)
-    base = Path(tempfile.mkdtemp(prefix="aicg-shots-"))
-    mw = start_anki(base)
-    from aqt.qt import QApplication
+    with anki_for_shots(__doc__ or "", Crew(rereview=reviewer)) as shots:
+        take_review_shots(shots)
+
+
+def take_review_shots(shots: Shots) -> None:
     from aqt.theme import Theme, theme_manager
 
-    app = QApplication.instance()
-    with FakeOpenAI(latency=0.05) as server:
-        server.handler = Crew(rereview=reviewer)
-        config = mw.addonManager.getConfig(PACKAGE) or {}
-        mw.addonManager.writeConfig(
-            PACKAGE, config | {"base_url": server.url, "model": "llama3.1", "api_key": "x"}
-        )
-        notes = [add_note(mw.col, kind, fields, deck="Trading::Indicators") for kind, fields in NOTES]
-        for note in notes:
-            study(mw.col, note)
-
-        def shoot(widget: object, name: str) -> None:
-            settle(app)
-            widget.grab().save(str(args.out / name), "PNG", 0)  # type: ignore[attr-defined]
-            print(f"wrote {args.out / name}")
-
-        addon_module("ui.entry_points").open_review(mw, [note.id for note in notes])
-        wait(app, lambda: _shown("aicg_review_dialog"))
-        dialog = top_level("aicg_review_dialog")
-        dialog.resize(*SIZE)
-        wait(app, lambda: dialog.field_dialog is not None)
-        shoot(dialog.field_dialog, "review-fields.png")
-        dialog.field_dialog.accept()
-        wait(app, lambda: dialog.session is not None)
-        dialog.review_button.click()
-        wait(app, lambda: dialog.run_state != "running")
-        dialog.model.set_checked([2], True)  # the flag, accepted: the note gets the tag ai-review::flagged
-
-        dialog.table.selectRow(1)
-        shoot(dialog, "review-diff.png")
-        dialog.panel.set_rendered(True)
-        shoot(dialog, "review-rendered.png")
-
-        mw.pm.set_theme(Theme.DARK)
+    mw, app = shots.mw, shots.app
+    notes = [add_note(mw.col, kind, fields, deck="Trading::Indicators") for kind, fields in NOTES]
+    for note in notes:
+        study(mw.col, note)
+    addon_module("ui.entry_points").open_review(mw, [note.id for note in notes])
+    wait(app, lambda: shown("aicg_review_dialog"))
+    dialog = top_level("aicg_review_dialog")
+    dialog.resize(*SIZE)
+    wait(app, lambda: dialog.field_dialog is not None)
+    shots.shoot(dialog.field_dialog, "review-fields.png")
+    dialog.field_dialog.accept()
+    wait(app, lambda: dialog.session is not None)
+    dialog.review_button.click()
+    wait(app, lambda: dialog.run_state != "running")
+    dialog.model.set_checked([2], True)  # the flag, accepted: the note gets the tag ai-review::flagged
+    for row, theme, suffix in ((1, Theme.LIGHT, ""), (0, Theme.DARK, "-night")):  # a rewrite; a split
+        mw.pm.set_theme(theme)
         theme_manager.apply_style()
-        dialog.panel.set_rendered(False)
-        dialog.table.selectRow(0)
-        shoot(dialog, "review-diff-night.png")
-        dialog.panel.set_rendered(True)
-        shoot(dialog, "review-rendered-night.png")
-        mw.pm.set_theme(Theme.LIGHT)
-        theme_manager.apply_style()
-        dialog.reject()
-    stop_anki(mw)
-    shutil.rmtree(base, ignore_errors=True)
-
-
-def _shown(name: str) -> bool:
-    from aqt.qt import QApplication
-
-    return any(w.objectName() == name and w.isVisible() for w in QApplication.topLevelWidgets())
+        dialog.table.selectRow(row)
+        for rendered, name in ((False, "diff"), (True, "rendered")):
+            dialog.panel.set_rendered(rendered)
+            shots.shoot(dialog, f"review-{name}{suffix}.png")
+    mw.pm.set_theme(Theme.LIGHT)
+    theme_manager.apply_style()
+    dialog.reject()
 
 
 if __name__ == "__main__":

@@ -9,8 +9,9 @@ import threading
 from typing import Any
 
 from addon.pipeline.models import ExistingNote, NoteCard, ReviewResult
+from addon.pipeline.workflow.events import ProgressEvent
 from addon.pipeline.workflow.rereview import NOTES_PER_BATCH, ReviewJob, plan_batches, review_notes
-from addon.pipeline.workflow.review_events import ReviewProgress, VerdictsReady
+from addon.pipeline.workflow.review_events import VerdictsReady
 
 from .card_safety import field_problems
 from .fake_openai import FakeOpenAI, Reply, Request
@@ -207,9 +208,9 @@ def test_stop_keeps_the_verdicts_made_and_the_rest_can_be_reviewed_later(fake_op
     fake_openai.handler = Crew(delay=slow_after_first)
     notes = [basic(n, f"Q{n}?", "one; two") for n in range(1, 31)]
     settings = settings_for(fake_openai)
-    events: list[ReviewProgress] = []
+    events: list[ProgressEvent] = []
 
-    def on_event(event: ReviewProgress) -> None:
+    def on_event(event: ProgressEvent) -> None:
         events.append(event)
         if isinstance(event, VerdictsReady):
             first_batch_done.set()

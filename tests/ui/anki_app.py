@@ -83,6 +83,16 @@ def top_level(object_name: str) -> QWidget:
     return next(w for w in QApplication.topLevelWidgets() if w.objectName() == object_name and w.isVisible())
 
 
+def shown(object_name: str) -> bool:
+    return any(w.objectName() == object_name and w.isVisible() for w in QApplication.topLevelWidgets())
+
+
+def wait_for_window(qtbot, object_name: str) -> QWidget:
+    """The window with this object name, once something has opened it."""
+    qtbot.waitUntil(lambda: shown(object_name), timeout=10_000)
+    return top_level(object_name)
+
+
 def addon_module(name: str) -> ModuleType:
     """A module of the add-on as Anki loaded it (package name = its folder name)."""
     return importlib.import_module(f"{PACKAGE}.{name}")

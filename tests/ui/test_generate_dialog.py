@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from aqt.qt import QApplication, Qt
+from aqt.qt import Qt
 from aqt.theme import theme_manager
 
 from tests.build_fixtures import PACKAGE
@@ -17,7 +17,16 @@ from tests.crew_server import crew_server
 from tests.fake_openai import Reply, Request
 from tests.pipeline_crew import FIVE_TOPICS, Crew, task
 
-from .anki_app import Heartbeat, addon_module, close_browser, menu_action, menu_for, server_config, top_level
+from .anki_app import (
+    Heartbeat,
+    addon_module,
+    close_browser,
+    menu_action,
+    menu_for,
+    server_config,
+    top_level,
+    wait_for_window,
+)
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -43,14 +52,7 @@ def dialog(mw, qtbot, configured, drafts_folder) -> Iterator[Any]:
 
 def wait_for_dialog(qtbot) -> Any:
     """The Generate Cards window, once an entry point has opened it."""
-
-    def shown() -> bool:
-        return any(
-            w.objectName() == "aicg_generate_dialog" and w.isVisible() for w in QApplication.topLevelWidgets()
-        )
-
-    qtbot.waitUntil(shown, timeout=10_000)
-    return top_level("aicg_generate_dialog")
+    return wait_for_window(qtbot, "aicg_generate_dialog")
 
 
 def close(dialog: Any) -> None:

@@ -11,7 +11,6 @@ from typing import Any
 import pytest
 from anki.consts import QUEUE_TYPE_SUSPENDED
 from anki.notes import Note
-from aqt.qt import QApplication
 
 from tests.build_fixtures import PACKAGE
 from tests.crew_server import crew_server
@@ -19,7 +18,7 @@ from tests.fake_openai import Request
 from tests.history import add_note, history, study
 from tests.pipeline_crew import Crew, task
 
-from .anki_app import Heartbeat, addon_module, close_browser, menu_for, server_config, top_level
+from .anki_app import Heartbeat, addon_module, close_browser, menu_for, server_config, wait_for_window
 
 pytestmark = pytest.mark.timeout(180)
 
@@ -92,13 +91,7 @@ def fresh_fields(mw) -> Iterator[None]:
 
 
 def review_dialog(qtbot) -> Any:
-    def shown() -> bool:
-        return any(
-            w.objectName() == "aicg_review_dialog" and w.isVisible() for w in QApplication.topLevelWidgets()
-        )
-
-    qtbot.waitUntil(shown, timeout=10_000)
-    return top_level("aicg_review_dialog")
+    return wait_for_window(qtbot, "aicg_review_dialog")
 
 
 def open_for(mw, qtbot, note_ids: list[int], *, confirm_fields: bool = True) -> Any:

@@ -14,20 +14,17 @@ without the LLM; batches not reviewed have no verdict (their notes can be review
 from __future__ import annotations
 
 import asyncio
-import logging
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from typing import Any, TypeVar
 
 from workflows import Context, Workflow, step
-from workflows.events import Event, StopEvent
+from workflows.events import StopEvent
 
 from ..agents.team import Agents, needs_code_expert
 from ..cards.anki_markup import MarkupPolicy
 from ..cards.formatting import format_card, format_cards, lint_drafts, render_failed
 from ..cards.lints import needs_repair
 from ..errors import PipelineError
-from ..llm.client import LLMClient
-from ..llm.slots import Slots
 from ..llm.usage import UsageMeter
 from ..models import (
     Card,
@@ -44,25 +41,21 @@ from ..models import (
 )
 from ..roles import Role
 from ..settings import PipelineSettings
+from .events import ProgressEvent
 from .review_events import (
     BatchDone,
     BatchEvent,
     EnrichVerdicts,
     FormatVerdicts,
     ReviewBatch,
-    ReviewProgress,
     ReviewStart,
-    ReviewStepFinished,
-    ReviewStepStarted,
     VerdictsReady,
 )
-from .runner import BackgroundRun, OnHandler, drive
+from .runner import BackgroundRun, Listener, OnEvent, OnHandler, drive
 from .stages import touched
+from .state import Steps
 
-logger = logging.getLogger(__name__)
-T = TypeVar("T")
-P = TypeVar("P", bound=ReviewProgress)
-OnReviewEvent = Callable[[ReviewProgress], None]
+P = TypeVar("P", bound=ProgressEvent)
 
 NOTES_PER_BATCH = 10
 """The most notes one Reviewer request carries: enough to cut requests tenfold, few enough for a small
@@ -207,7 +200,7 @@ def checked(note: ExistingNote, verdict: Verdict, cards: list[Card]) -> Verdict:
 # What the run has done so far
 
 
-class ReviewRecord:
+class ReviewRecord(Steps):
     """A review's verdicts per batch, written by its steps as they go (`pending` once the Reviewer has
     spoken, `finish` once the cards are formatted), and its errors. `result` formats what is pending."""
 
@@ -232,13 +225,11 @@ class ReviewRecord:
         self._finished[batch.index] = verdicts
         self._ready.append(batch.index)
 
-    def fail(self, step: str, error: Exception | str) -> None:
-        self.errors.append(StepError(step=step, message=str(error)))
-
     def result(self, *, cancelled: bool = False) -> ReviewResult:
         for batch, verdicts in list(self._pending.values()):
+            notes = batch.notes
             self.finish(
-                batch, [formatted(n, v, self.markup(n)) for n, v in zip(batch.notes, verdicts, strict=True)]
+                batch, [formatted(n, v, self.markup(n)) for n, v in zip(notes, verdicts, strict=True)]
             )
         return ReviewResult(
             verdicts=[verdict for index in sorted(self._finished) for verdict in self._finished[index]],
@@ -247,36 +238,18 @@ class ReviewRecord:
             cancelled=cancelled,
         )
 
-    async def step(
-        self, ctx: Context, role: str, batch: ReviewBatch, call: Callable[[], Awaitable[T]]
-    ) -> T | None:
-        """Run one agent step with progress events; a pipeline error is recorded and gives None."""
-        ctx.write_event_to_stream(self.progress(ReviewStepStarted, role, batch.label))
-        try:
-            value = await call()
-        except PipelineError as e:
-            self.fail(f"{role}: {batch.label}", e)
-            self._stream_ready(ctx)
-            ctx.write_event_to_stream(self.progress(ReviewStepFinished, role, batch.label, error=str(e)))
-            return None
-        self._stream_ready(ctx)
-        ctx.write_event_to_stream(self.progress(ReviewStepFinished, role, batch.label))
-        return value
-
     def unsent(self, sent: Mapping[int, Sequence[Verdict]]) -> list[VerdictsReady]:
         """A `VerdictsReady` for each finished batch the listener did not get as it is."""
-        return [
-            self._verdicts_ready(index)
-            for index, verdicts in self._finished.items()
-            if sent.get(index) != verdicts
-        ]
+        finished = self._finished.items()
+        return [self._verdicts_ready(index) for index, verdicts in finished if sent.get(index) != verdicts]
 
-    def progress(self, kind: type[P], role: str, notes: str, **details: Any) -> P:
+    def _progress(self, kind: type[P], role: str, topic: str, **details: Any) -> P:
         return kind(
             role=role,
-            notes=notes,
-            reviewed=self.reviewed,
-            total=self.total,
+            topic=topic,
+            topics_done=self.reviewed,
+            topics_total=self.total,
+            counted=f"{self.reviewed} of {self.total} notes reviewed",
             usage=self.usage.snapshot(),
             **details,
         )
@@ -287,7 +260,7 @@ class ReviewRecord:
             ctx.write_event_to_stream(self._verdicts_ready(index))
 
     def _verdicts_ready(self, index: int) -> VerdictsReady:
-        return self.progress(VerdictsReady, Role.FORMATTER, "", batch=index, verdicts=self._finished[index])
+        return self._progress(VerdictsReady, Role.FORMATTER, "", batch=index, verdicts=self._finished[index])
 
 
 # The workflow
@@ -314,7 +287,7 @@ class RereviewWorkflow(Workflow):
     @step(num_workers=WORKERS)
     async def review(self, ctx: Context, ev: BatchEvent) -> EnrichVerdicts | FormatVerdicts | BatchDone:
         batch = ev.batch
-        verdicts = await self.record.step(ctx, Role.REVIEWER, batch, lambda: self._review(batch))
+        verdicts = await self.record.step(ctx, Role.REVIEWER, batch.label, lambda: self._review(batch))
         if verdicts is None:
             return BatchDone(batch=batch)
         self.record.pending(batch, verdicts)
@@ -340,7 +313,7 @@ class RereviewWorkflow(Workflow):
     @step(num_workers=WORKERS)
     async def enrich(self, ctx: Context, ev: EnrichVerdicts) -> FormatVerdicts:
         enriched = await self.record.step(
-            ctx, Role.CODE_EXPERT, ev.batch, lambda: self._enrich(ev.batch, ev.verdicts)
+            ctx, Role.CODE_EXPERT, ev.batch.label, lambda: self._enrich(ev.batch, ev.verdicts)
         )
         if enriched is not None:
             self.record.pending(ev.batch, enriched)
@@ -371,7 +344,9 @@ class RereviewWorkflow(Workflow):
 
     @step(num_workers=WORKERS)
     async def format(self, ctx: Context, ev: FormatVerdicts) -> BatchDone:
-        await self.record.step(ctx, Role.FORMATTER, ev.batch, lambda: self._format(ev.batch, ev.verdicts))
+        await self.record.step(
+            ctx, Role.FORMATTER, ev.batch.label, lambda: self._format(ev.batch, ev.verdicts)
+        )
         return BatchDone(batch=ev.batch)
 
     async def _format(self, batch: ReviewBatch, verdicts: list[Verdict]) -> None:
@@ -435,26 +410,25 @@ async def review_notes(
     settings: PipelineSettings,
     *,
     feedback: str = "",
-    on_event: OnReviewEvent | None = None,
+    on_event: OnEvent | None = None,
     on_handler: OnHandler | None = None,
 ) -> ReviewResult:
     """A verdict for each of `notes` (with the learner's `feedback` when they are reviewed again)."""
     usage = UsageMeter()
     record = ReviewRecord(usage, len(notes), lambda note: markup_of(note, settings))
-    llm = LLMClient(settings.llm, usage=usage, max_requests=settings.max_requests_per_run)
-    agents = Agents(llm, Slots(settings.max_concurrency))
-    listener = _Listener(on_event) if on_event is not None else None
+    listener: Listener[int, list[Verdict]] | None = None
+    if on_event is not None:
+        listener = Listener(on_event, VerdictsReady, lambda ready: ready.verdicts)
     start = ReviewStart(notes=list(notes), feedback=feedback)
-    try:
-        result = await drive(
-            RereviewWorkflow(settings, agents, record), start, record, settings, listener, on_handler
-        )
-    finally:
-        await llm.aclose()
-    if listener is not None:
-        for ready in record.unsent(listener.sent):
-            listener(ready)
-    return result
+    return await drive(
+        lambda agents: RereviewWorkflow(settings, agents, record),
+        start,
+        record,
+        settings,
+        usage,
+        listener,
+        on_handler,
+    )
 
 
 class ReviewJob(BackgroundRun[ReviewResult]):
@@ -466,7 +440,7 @@ class ReviewJob(BackgroundRun[ReviewResult]):
         settings: PipelineSettings,
         *,
         feedback: str = "",
-        on_event: OnReviewEvent | None = None,
+        on_event: OnEvent | None = None,
         on_done: Callable[[ReviewJob], None] | None = None,
     ) -> None:
         super().__init__(on_done=on_done)
@@ -483,22 +457,3 @@ class ReviewJob(BackgroundRun[ReviewResult]):
             on_event=self._on_event,
             on_handler=on_handler,
         )
-
-
-class _Listener:
-    """Hands progress events to `on_event`, remembering each batch of verdicts sent; a broken listener is
-    logged and does not stop the run."""
-
-    def __init__(self, on_event: OnReviewEvent) -> None:
-        self.on_event = on_event
-        self.sent: dict[int, list[Verdict]] = {}
-
-    def __call__(self, event: Event) -> None:
-        if not isinstance(event, ReviewProgress):
-            return
-        if isinstance(event, VerdictsReady):
-            self.sent[event.batch] = event.verdicts
-        try:
-            self.on_event(event)
-        except Exception:
-            logger.exception("A progress listener failed on %s", event)

@@ -1,55 +1,19 @@
-"""The re-review route's events: progress for the review window, and the typed hops between its steps.
-
-Progress events are what `ReviewJob(on_event=...)` receives; `str(event)` is a one-line status message.
-`VerdictsReady` carries each batch's finished verdicts.
-"""
+"""The re-review route's events: the typed hops between its steps, and `VerdictsReady` with each batch's
+finished verdicts. Its progress comes as the generation's `StepStarted` and `StepFinished`, with
+`topics_done` and `topics_total` counting notes reviewed; `str(event)` is a one-line status message."""
 
 from __future__ import annotations
 
 from pydantic import BaseModel, Field
 from workflows.events import Event, StartEvent
 
-from ..models import ExistingNote, Usage, Verdict
+from ..models import ExistingNote, Verdict
+from .events import ProgressEvent
 
-# Progress
-
-
-class ReviewProgress(Event):
-    """Something happened in a review: which role, for which notes, and the run's totals so far."""
-
-    role: str
-    notes: str = ""
-    """Which notes, e.g. "notes 11–20"."""
-    reviewed: int = 0
-    total: int = 0
-    usage: Usage = Field(default_factory=Usage)
-
-    @property
-    def message(self) -> str:
-        where = f"{self.role}: {self.notes}" if self.notes else self.role
-        totals = f"{self.reviewed} of {self.total} notes reviewed, {self.usage.requests} requests so far"
-        return f"{where} {self._verb()} ({totals})"
-
-    def __str__(self) -> str:
-        return self.message
-
-    def _verb(self) -> str:
-        return "…"
+# Progress (the generation's step events report a review's steps too)
 
 
-class ReviewStepStarted(ReviewProgress):
-    def _verb(self) -> str:
-        return "working…"
-
-
-class ReviewStepFinished(ReviewProgress):
-    error: str | None = None
-
-    def _verb(self) -> str:
-        return f"failed: {self.error}" if self.error else "done"
-
-
-class VerdictsReady(ReviewProgress):
+class VerdictsReady(ProgressEvent):
     """A batch's verdicts are finished (formatted): they are in the result whatever happens next."""
 
     batch: int

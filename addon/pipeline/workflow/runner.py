@@ -15,12 +15,12 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any, Generic, Protocol, TypeVar
 
 from workflows import Workflow
 from workflows.errors import WorkflowCancelledByUser, WorkflowTimeoutError
-from workflows.events import Event, StartEvent, StopEvent
+from workflows.events import Event, StartEvent
 from workflows.handler import WorkflowHandler
 
 from ..agents.team import Agents
@@ -40,6 +40,8 @@ from .state import RunRecord
 logger = logging.getLogger(__name__)
 
 R = TypeVar("R")
+K = TypeVar("K")
+V = TypeVar("V")
 R_co = TypeVar("R_co", covariant=True)
 OnEvent = Callable[[ProgressEvent], None]
 OnDone = Callable[["PipelineRun"], None]
@@ -212,46 +214,45 @@ async def _execute(
         record.fail(SOURCE_STEP, problem)
     if not start.sources:
         return record.result()
-    llm = LLMClient(settings.llm, usage=usage, max_requests=settings.max_requests_per_run)
-    agents = Agents(llm, Slots(settings.max_concurrency))
     route: type[Route] = OrchestratorWorkflow if settings.mode == "orchestrator" else PlannedWorkflow
-    listener = _Listener(on_event) if on_event is not None else None
-    try:
-        result: RunResult = await drive(
-            route(settings, agents, record), start, record, settings, listener, on_handler
-        )
-    finally:
-        await llm.aclose()
-    if listener is not None:
-        for ready in record.unsent(listener.sent):
-            listener(ready)
-    return result
+    listener: Listener[tuple[int, int], list[Card]] | None = None
+    if on_event is not None:
+        listener = Listener(on_event, CardsReady, lambda ready: ready.cards)
+    return await drive(
+        lambda agents: route(settings, agents, record), start, record, settings, usage, listener, on_handler
+    )
 
 
 class Recorder(Protocol[R_co]):
-    """What a run's record gives `drive`: errors go in, the result comes out with what was made so far."""
+    """What a run's record gives `drive`: errors go in, the result comes out with what was made so far,
+    and the finished batches a listener was not sent as they are."""
 
     def fail(self, step: str, error: Exception | str) -> None: ...
 
     def result(self, *, cancelled: bool = False) -> R_co: ...
 
+    def unsent(self, sent: Mapping[Any, Any]) -> Sequence[ProgressEvent]: ...
+
 
 async def drive(
-    workflow: Workflow,
+    make: Callable[[Agents], Workflow],
     start: StartEvent,
     record: Recorder[R],
     settings: PipelineSettings,
-    listener: Callable[[Event], None] | None,
+    usage: UsageMeter,
+    listener: Listener[Any, Any] | None,
     on_handler: OnHandler | None,
 ) -> R:
-    """Run `workflow` from `start`, streaming its events to `listener`; however it ends (done, cancelled,
-    timed out, a bug), the result holds what the run made so far and says what went wrong."""
+    """Run the workflow `make` builds on the run's agents, from `start`, streaming its events to `listener`;
+    however it ends (done, cancelled, timed out, a bug), the result holds what the run made so far and says
+    what went wrong, and the listener has been sent every finished batch as it is in the result."""
+    llm = LLMClient(settings.llm, usage=usage, max_requests=settings.max_requests_per_run)
     try:
-        handler = workflow.run(start_event=start)
+        handler = make(Agents(llm, Slots(settings.max_concurrency))).run(start_event=start)
         if on_handler is not None:
             on_handler(handler)
         async for event in handler.stream_events():
-            if listener is not None and not isinstance(event, StopEvent):
+            if listener is not None:
                 listener(event)
         result: R = await handler
     except WorkflowCancelledByUser:
@@ -263,22 +264,30 @@ async def drive(
         logger.exception("The run failed")
         record.fail("run", f"The run stopped on an unexpected error: {_one_line(error)}")
         result = record.result()
+    finally:
+        await llm.aclose()
+    if listener is not None:
+        for ready in record.unsent(listener.sent):
+            listener(ready)
     return result
 
 
-class _Listener:
-    """Hands progress events to `on_event`, remembering the cards of each batch it was sent; a broken
-    listener is logged and does not stop the run."""
+class Listener(Generic[K, V]):
+    """Hands progress events to `on_event`, remembering what each finished batch carried when it was sent
+    (`ready` events, by their `batch`: their `contents`); a broken listener is logged and does not stop the
+    run."""
 
-    def __init__(self, on_event: OnEvent) -> None:
+    def __init__(self, on_event: OnEvent, ready: type[ProgressEvent], contents: Callable[[Any], V]) -> None:
         self.on_event = on_event
-        self.sent: dict[tuple[int, int], list[Card]] = {}
+        self.ready = ready
+        self.contents = contents
+        self.sent: dict[K, V] = {}
 
     def __call__(self, event: Event) -> None:
         if not isinstance(event, ProgressEvent):
             return
-        if isinstance(event, CardsReady):
-            self.sent[event.batch] = event.cards
+        if isinstance(event, self.ready):
+            self.sent[event.batch] = self.contents(event)
         try:
             self.on_event(event)
         except Exception:

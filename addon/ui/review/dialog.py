@@ -2,30 +2,26 @@
 each suggestion read as a word diff or rendered, accepted, rejected, edited or asked for again with feedback,
 and Apply in one undoable step that keeps every card's review history.
 
-Lifecycle as in the generate window: every callback checks `_alive()`; the verdicts go into the review
-session (journaled) whether or not the window is still open; closing stops the run; a profile close waits
-for an apply in progress.
+Its frame is the generate window's `RunWindow`: the verdicts go into the review session (journaled) whether
+or not the window is still open; closing stops the run; a profile close waits for an apply in progress.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING
 
-import aqt
 from anki.notes import NoteId
 from anki.utils import ids2str
 from aqt.main import AnkiQt
 from aqt.operations import QueryOp
 from aqt.qt import (
     QCheckBox,
-    QDialog,
     QHBoxLayout,
     QKeySequence,
     QLineEdit,
     QMenu,
-    QProgressBar,
     QPushButton,
     QShortcut,
     QSignalBlocker,
@@ -35,78 +31,52 @@ from aqt.qt import (
     QVBoxLayout,
     QWidget,
 )
-from aqt.utils import restoreGeom, restoreSplitter, saveGeom, saveSplitter, tooltip
+from aqt.utils import restoreGeom, restoreSplitter, tooltip
 
-from ...loader import load_module
-from ...responsive import background_work, begin_background_work, end_background_work
+from ...responsive import background_work, begin_background_work
 from .. import REVIEW_DIALOG
-from ..generate.dialog import USER_FILES, plain_label
-from ..generate.earlier_drafts import NOTICE, EarlierDrafts, Leftovers
+from ..generate.bars import CheckAllRow, RunStatus, plain_label
+from ..generate.dialog import USER_FILES
+from ..generate.earlier_drafts import EarlierDrafts, Leftovers
 from ..generate.notices import NoticeArea
 from ..generate.runs import Outcome
 from ..generate.table import RowsTable
+from ..generate.window import RunWindow
 from .field_maps import FieldMapDialog
 from .rows import review_model
 from .runs import ReviewDriver
 from .suggestion import SuggestionPanel
 
 if TYPE_CHECKING:
-    from ...journal import Journal
     from ...notes.apply_review import Applied
     from ...notes.field_map import FieldMap
     from ...notes.review_notes import NoteSnapshot
     from ...pipeline.models import ExistingNote, NoteCard
-    from ...pipeline.settings import PipelineSettings
-    from ...pipeline.workflow.review_events import ReviewProgress
-    from ...reviews import ReviewRow, ReviewRun, ReviewSession
+    from ...reviews import ReviewRow, ReviewSession
 
-GEOMETRY_KEY = "aicg_review"
-UPDATE_MS = 80
-"""How often at most the window catches up with a run's events."""
 FIELDS_NOTICE = "fields"
 
-PipelineState = Literal["loading", "ready", "failed"]
-RunState = Literal["idle", "running", "failed"]
 
+class ReviewDialog(RunWindow):
+    DIALOG = REVIEW_DIALOG
+    GEOMETRY = "aicg_review"
+    PIPELINE = ".pipeline.workflow.rereview"
+    CANT_START = "The reviewer can't start"
 
-class ReviewDialog(QDialog):
     def __init__(self, main_window: AnkiQt, note_ids: Sequence[int] = ()) -> None:
-        super().__init__(main_window, Qt.WindowType.Window)
-        self.mw = main_window
-        self.setObjectName("aicg_review_dialog")
-        self.setWindowTitle("Review Cards with AI")
-        self.pipeline_state: PipelineState = "loading"
-        self.run_state: RunState = "idle"
+        super().__init__(main_window, name="aicg_review_dialog", title="Review Cards with AI")
         self.session: ReviewSession | None = None
-        self.driver: ReviewDriver | None = None
-        self.journal: Journal[ReviewRun] | None = None
-        self.earlier: EarlierDrafts | None = None
         self.applying = False
         self.field_dialog: FieldMapDialog | None = None
         self._note_ids: list[int] = list(note_ids)
-        self._closed = False
-        self._after_apply: list[Callable[[], None]] = []
-        self._progress_event: ReviewProgress | None = None
         self._changed_rows: set[int] = set()
         self._build_ui()
-        self._update_timer = QTimer(self)
-        self._update_timer.setSingleShot(True)
-        self._update_timer.timeout.connect(self._apply_updates)
-        main_window.garbage_collect_on_dialog_finish(self)
-        restoreGeom(self, GEOMETRY_KEY, default_size=(1200, 780))
-        restoreSplitter(self.splitter, GEOMETRY_KEY)
+        restoreGeom(self, self.GEOMETRY, default_size=(1200, 780))
+        restoreSplitter(self.splitter, self.GEOMETRY)
         self._set_status("Loading the reviewer…")
         self._update_buttons()
         QTimer.singleShot(0, self.panel.start)  # a webview: the costly part of opening
         QTimer.singleShot(60, self._start_loading)
-
-    def _start_loading(self) -> None:
-        if self._alive():
-            self.mw.taskman.run_in_background(
-                lambda: load_module(".pipeline.workflow.rereview"),
-                self._on_pipeline_loaded,
-                uses_collection=False,
-            )
 
     # building
 
@@ -132,18 +102,11 @@ class ReviewDialog(QDialog):
             button.setAutoDefault(False)
             top.addWidget(button)
         layout.addLayout(top)
-        progress_row = QHBoxLayout()
-        self.progress = QProgressBar()
-        self.progress.setMaximumWidth(260)
-        self.progress.hide()
-        self.status_label = plain_label()
-        self.usage_label = plain_label()
-        self.usage_label.setWordWrap(False)
-        self.usage_label.setEnabled(False)
-        progress_row.addWidget(self.progress)
-        progress_row.addWidget(self.status_label, stretch=1)
-        progress_row.addWidget(self.usage_label)
-        layout.addLayout(progress_row)
+        self.run_status = RunStatus()
+        self.progress = self.run_status.progress
+        self.status_label = self.run_status.status_label
+        self.usage_label = self.run_status.usage_label
+        layout.addWidget(self.run_status)
 
         self.splitter = QSplitter(Qt.Orientation.Horizontal)
         left = QWidget()
@@ -152,17 +115,13 @@ class ReviewDialog(QDialog):
         self.model = review_model()
         self.table = RowsTable(self.model)
         left_layout.addWidget(self.table)
-        select_row = QHBoxLayout()
-        self.select_all = QPushButton("All")
-        self.select_all.setToolTip("Accept every suggestion (Space toggles the selected ones)")
-        self.select_none = QPushButton("None")
-        self.select_none.setToolTip("Reject every suggestion")
-        self.count_label = plain_label()
-        for widget in (self.select_all, self.select_none):
-            widget.setAutoDefault(False)
-            select_row.addWidget(widget)
-        select_row.addWidget(self.count_label, stretch=1)
-        left_layout.addLayout(select_row)
+        self.check_row = CheckAllRow(
+            self.table,
+            accept_all="Accept every suggestion (Space toggles the selected ones)",
+            reject_all="Reject every suggestion",
+        )
+        self.count_label = self.check_row.count_label
+        left_layout.addWidget(self.check_row)
         self.splitter.addWidget(left)
         right = QWidget()
         right_layout = QVBoxLayout(right)
@@ -205,22 +164,11 @@ class ReviewDialog(QDialog):
         self.again_button.clicked.connect(self._on_ask_again)
         self.feedback_edit.returnPressed.connect(self._on_ask_again)
         self.apply_button.clicked.connect(self._on_apply)
-        self.select_all.clicked.connect(lambda: self.table.check_all(True))
-        self.select_none.clicked.connect(lambda: self.table.check_all(False))
         self.model.checked_changed.connect(self._on_checked_changed)
         self.table.current_row_changed.connect(self._show_row)
         self.panel.edited.connect(self._on_edited)
         QShortcut(QKeySequence("Ctrl+Return"), self, self._on_review)
         QShortcut(QKeySequence("Ctrl+Shift+Return"), self, self._on_apply)
-
-    def _alive(self) -> bool:
-        return not self._closed
-
-    def _set_status(self, text: str) -> None:
-        self.status_label.setText(text)
-
-    def status_text(self) -> str:
-        return self.status_label.text()
 
     def _update_buttons(self) -> None:
         ready, running = self.pipeline_state == "ready", self.run_state == "running"
@@ -240,17 +188,9 @@ class ReviewDialog(QDialog):
 
     # loading
 
-    def _on_pipeline_loaded(self, future: Future[Any]) -> None:
-        if not self._alive():
-            return
-        if (error := future.exception()) is not None:
-            self.pipeline_state = "failed"
-            self._set_status(f"The reviewer can't start: {error}")
-            self._update_buttons()
-            return
+    def _pipeline_ready(self) -> None:
         from ...reviews import reviews_journal
 
-        self.pipeline_state = "ready"
         self.journal = reviews_journal(USER_FILES)
         self.earlier = EarlierDrafts(
             self.journal,
@@ -270,7 +210,6 @@ class ReviewDialog(QDialog):
         else:
             self._set_status("Select notes in the Browser, then Review selected cards with AI…")
             self.earlier.offer()
-        self._update_buttons()
 
     def set_notes(self, note_ids: Sequence[int]) -> None:
         """Review these notes (the Browser's selection) in a new session, once the pipeline is loaded."""
@@ -371,20 +310,13 @@ class ReviewDialog(QDialog):
 
     # earlier reviews
 
-    def _fill_drafts_menu(self) -> None:
-        if self.earlier is not None:
-            self.earlier.fill_menu(self.drafts_menu)
-
     def open_review(self, entry_id: str) -> None:
         """Open a journaled review run (resume it)."""
         from ...reviews import ReviewSession
 
-        if self.journal is None or self.run_state == "running":
+        entry = self._journal_entry(entry_id)
+        if entry is None or self.journal is None:
             return
-        entry = next((e for e in self.journal.load()[0] if e.id == entry_id), None)
-        if entry is None:
-            return
-        self.notices.hide_notice(NOTICE)
         session = ReviewSession.resume(self.journal, entry)
         self._note_ids = [row.note.note_id for row in session.run.rows]
         self._show_session(session)
@@ -393,15 +325,6 @@ class ReviewDialog(QDialog):
         self._set_status(session.run.message or f"{left} notes still to review." if left else "Reviewed.")
 
     # reviewing
-
-    def _settings(self) -> PipelineSettings | None:
-        from ...config import SettingsError, load_settings
-
-        try:
-            return load_settings(self.mw)
-        except SettingsError as error:
-            self._set_status(f"Please fix the add-on's settings (Tools → Generate Cards Settings…): {error}")
-            return None
 
     def _on_review(self) -> None:
         """Review the notes not reviewed yet. Their fields become Markdown in a background thread first (a
@@ -476,11 +399,7 @@ class ReviewDialog(QDialog):
         self.session.save()
         self.driver = ReviewDriver(self.mw, self.session, self)
         self.run_state = "running"
-        self.progress.show()
-        self.progress.setRange(0, total)
-        self.progress.setValue(0)
-        self.progress.setFormat("%v of %m notes")
-        self.usage_label.setText("")
+        self.run_status.started(total, "notes")
         self._set_status(status)
         self._update_buttons()
         begin(self.driver)
@@ -493,19 +412,10 @@ class ReviewDialog(QDialog):
 
     # ReviewListener: called on the main thread while the window is open
 
-    def run_progress(self, event: ReviewProgress) -> None:
-        if self._alive():
-            self._progress_event = event
-            self._schedule_update()
-
     def run_rows_changed(self, rows: Sequence[int]) -> None:
         if self._alive():
             self._changed_rows.update(rows)
             self._schedule_update()
-
-    def _schedule_update(self) -> None:
-        if not self._update_timer.isActive():
-            self._update_timer.start(UPDATE_MS)
 
     def _apply_updates(self) -> None:
         self._update_timer.stop()
@@ -521,12 +431,9 @@ class ReviewDialog(QDialog):
             self.table.select_row(min(changed))
         event, self._progress_event = self._progress_event, None
         if event is not None:
-            self.progress.setUpdatesEnabled(False)
-            self.progress.setValue(event.reviewed)
-            self.progress.setUpdatesEnabled(True)
+            self.run_status.advanced(event.topics_done, event.topics_total, "notes", event.usage.describe())
             if self.stop_button.isEnabled():
                 self._set_status(event.message)
-            self.usage_label.setText(event.usage.describe())
         if changed:
             self._update_buttons()
 
@@ -622,45 +529,24 @@ class ReviewDialog(QDialog):
         self._set_status(f"Nothing was changed: {error}")
 
     def _apply_finished(self) -> None:
-        end_background_work()
         self.applying = False
         self._update_buttons()
-        callbacks, self._after_apply = self._after_apply, []
-        for callback in callbacks:
-            callback()
+        self._op_finished()
 
     # closing
 
-    def reject(self) -> None:
-        if self._closed:
-            return
-        try:
-            self.panel.editor.flush()
-            self._closed = True
-            if self.driver is not None:
-                self.driver.listener = None
-                self.driver.cancel()
-            if self.field_dialog is not None:
-                self.field_dialog.close()
-            saveGeom(self, GEOMETRY_KEY)
-            saveSplitter(self.splitter, GEOMETRY_KEY)
-        finally:
-            self._closed = True
-            self.panel.cleanup()
-            if self.session is not None:
-                self.session.save()  # verdicts since the driver's last save
-            if self.journal is not None:
-                self.journal.flush(timeout=2.0)
-            aqt.dialogs.markClosed(REVIEW_DIALOG)
-            super().reject()
+    def _op_in_progress(self) -> bool:
+        return self.applying
 
-    def closeWithCallback(self, callback: Callable[[], None]) -> None:
-        """Called by Anki's dialog manager when the profile closes: an apply in progress finishes first."""
-        self.reject()
-        if self.applying:
-            self._after_apply.append(callback)
-        else:
-            callback()
+    def _before_close(self) -> None:
+        self.panel.editor.flush()
+        if self.field_dialog is not None:
+            self.field_dialog.close()
+
+    def _cleanup(self) -> None:
+        self.panel.cleanup()
+        if self.session is not None:
+            self.session.save()  # verdicts since the driver's last save
 
     def reopen(self, _main_window: AnkiQt, note_ids: Sequence[int] = ()) -> None:
         """Opened again from the Browser: the new selection replaces the notes shown."""

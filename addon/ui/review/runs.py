@@ -21,19 +21,19 @@ SAVE_MS = 1000
 if TYPE_CHECKING:
     from ...pipeline.models import ExistingNote, ReviewResult
     from ...pipeline.settings import PipelineSettings
-    from ...pipeline.workflow.review_events import ReviewProgress
+    from ...pipeline.workflow.events import ProgressEvent
     from ...reviews import ReviewSession
 
 
 class ReviewListener(Protocol):
-    def run_progress(self, event: ReviewProgress) -> None: ...
+    def run_progress(self, event: ProgressEvent) -> None: ...
 
     def run_rows_changed(self, rows: Sequence[int]) -> None: ...
 
     def run_finished(self, outcome: Outcome) -> None: ...
 
 
-class ReviewDriver(JobRunner["ReviewResult", "ReviewProgress"]):
+class ReviewDriver(JobRunner["ReviewResult", "ProgressEvent"]):
     def __init__(self, mw: AnkiQt, session: ReviewSession, listener: ReviewListener | None) -> None:
         super().__init__(mw)
         self.session = session
@@ -54,7 +54,7 @@ class ReviewDriver(JobRunner["ReviewResult", "ReviewProgress"]):
 
     # main thread
 
-    def _on_event(self, event: ReviewProgress) -> None:
+    def _on_event(self, event: ProgressEvent) -> None:
         from ...pipeline.workflow.review_events import VerdictsReady
 
         if isinstance(event, VerdictsReady):
