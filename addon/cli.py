@@ -1,8 +1,9 @@
-"""Command line: generate cards from a text file, lint cards from a file, or check a model server, without
+"""Command line: generate cards from a text file, lint cards, judge a run, or check a model server, without
 Anki running.
 
     python -m addon.cli generate --input notes.txt --json run.json --apkg cards.apkg --deck Biology
     python -m addon.cli lint --json run.json
+    python -m addon.cli eval --input notes.txt --judge-model gpt-4o --json eval.json
     python -m addon.cli check --base-url http://localhost:11434/v1 --model llama3.1
     python -m addon.cli servers
 
@@ -60,26 +61,33 @@ def _parser() -> argparse.ArgumentParser:
     )
     commands = parser.add_subparsers(required=True, metavar="COMMAND")
 
-    generate = commands.add_parser("generate", help="make cards from a text file")
-    generate.set_defaults(handler=_generate)
-    generate.add_argument("--input", required=True, type=Path, metavar="FILE", help="UTF-8 text to learn")
-    _add_endpoint_arguments(generate, defaults)
-    generate.add_argument("--mode", choices=get_args(Mode), default=run_defaults.mode)
-    generate.add_argument("--language", help="language of the cards (default: that of the text)")
-    generate.add_argument(
+    endpoint = argparse.ArgumentParser(add_help=False)
+    endpoint.add_argument("--input", required=True, type=Path, metavar="FILE", help="UTF-8 text to learn")
+    _add_endpoint_arguments(endpoint, defaults)
+    endpoint.add_argument("--mode", choices=get_args(Mode), default=run_defaults.mode)
+    endpoint.add_argument("--language", help="language of the cards (default: that of the text)")
+    endpoint.add_argument(
         "--math",
         choices=get_args(MathSetting),
         default=run_defaults.math,
         help="formulas in cards: only where the text has math (source, the default), always as MathJax, "
         "or also as Anki's [latex] tags (see config.md)",
     )
-    generate.add_argument(
+    endpoint.add_argument(
         "--structured-output", choices=get_args(StructuredOutput), default=defaults.structured_output
     )
-    generate.add_argument(
+    endpoint.add_argument(
         "--concurrency", type=_positive_int, default=run_defaults.max_concurrency, metavar="N"
     )
-    generate.add_argument(
+    endpoint.add_argument(
+        "--context-window",
+        type=int,
+        default=defaults.context_window,
+        metavar="TOKENS",
+        help="the server's context window, in tokens; long texts are split to fit it, and a request that "
+        "would not fit is reported (Ollama cuts it silently) (default: %(default)s)",
+    )
+    endpoint.add_argument(
         "--max-attempts",
         type=_positive_int,
         default=defaults.max_attempts,
@@ -91,17 +99,48 @@ def _parser() -> argparse.ArgumentParser:
         ("--request-timeout", defaults.request_timeout, "time for one answer"),
         ("--time-limit", run_defaults.run_timeout, "time for the whole run; the cards made by then are kept"),
     ):
-        generate.add_argument(
+        endpoint.add_argument(
             flag,
             type=_positive_float,
             default=seconds,
             metavar="S",
             help=f"{meaning} (default: %(default)g s)",
         )
+
+    generate = commands.add_parser("generate", parents=[endpoint], help="make cards from a text file")
+    generate.set_defaults(handler=_generate)
     generate.add_argument("--json", type=Path, metavar="OUT", help="write the whole run result as JSON")
     generate.add_argument("--apkg", type=Path, metavar="OUT", help="write the cards as an Anki package")
     generate.add_argument(
         "--deck", default=DEFAULT_DECK, help="deck name in the package (default: %(default)s)"
+    )
+
+    judge = commands.add_parser(
+        "eval",
+        parents=[endpoint],
+        help="make cards from a text file, then have a judge model score them",
+        description="Make cards from a text (or take those of --run), then have a judge model score every "
+        "card a learner would review: usable as is, light polish, substantial rework or unusable, with "
+        "defect letters (F wrong, A ambiguous, M several facts, L answer leaked, T trivial, D duplicate, "
+        "X formatting, E Extra unhelpful or too long), and list the text's key ideas and which cards teach "
+        "them. Prints a table; writes everything as JSON.",
+    )
+    judge.set_defaults(handler=_evaluate)
+    judge.add_argument("--judge-model", required=True, metavar="MODEL", help="the model that judges")
+    judge.add_argument("--judge-base-url", metavar="URL", help="the judge's endpoint (default: --base-url)")
+    judge.add_argument(
+        "--judge-api-key-env",
+        metavar="VAR",
+        help="variable holding the judge's API key (default: --api-key-env)",
+    )
+    judge.add_argument(
+        "--run",
+        type=Path,
+        metavar="FILE",
+        help="judge the cards of this run result instead of making new ones",
+    )
+    judge.add_argument(
+        "--json", type=Path, default=Path("eval.json"), metavar="OUT", help="default: %(default)s"
     )
 
     lint = commands.add_parser("lint", help="check cards from a run result or a list of cards")
@@ -155,22 +194,37 @@ def _positive_float(text: str) -> float:
 
 
 def _generate(args: argparse.Namespace) -> int:
+    result = _run_pipeline(args, _input_text(args))
+    _write_outputs(result, args)
+    return _exit_code(result)
+
+
+def _input_text(args: argparse.Namespace) -> str:
     text = _read(args.input)
     if not text.strip():
         raise CliError(f"{args.input} has no words to learn from: it is empty")
+    return text
 
+
+def _run_llm_settings(args: argparse.Namespace) -> LLMSettings:
+    """The endpoint and run flags of `generate` and `eval` as settings."""
+    return _llm_settings(
+        args,
+        structured_output=args.structured_output,
+        context_window=args.context_window,
+        max_attempts=args.max_attempts,
+        request_timeout=args.request_timeout,
+        max_backoff=args.max_backoff,
+    )
+
+
+def _run_pipeline(args: argparse.Namespace, text: str) -> RunResult:
     from .pipeline.models import Source
     from .pipeline.settings import PipelineSettings
     from .pipeline.workflow.runner import PipelineRun
 
     settings = PipelineSettings(
-        llm=_llm_settings(
-            args,
-            structured_output=args.structured_output,
-            max_attempts=args.max_attempts,
-            request_timeout=args.request_timeout,
-            max_backoff=args.max_backoff,
-        ),
+        llm=_run_llm_settings(args),
         mode=args.mode,
         max_concurrency=args.concurrency,
         target_language=args.language,
@@ -180,13 +234,11 @@ def _generate(args: argparse.Namespace) -> int:
     run = PipelineRun([Source(text=text, title=args.input.name)], settings, on_event=_on_event)
     run.start()
     try:
-        result = _wait(run)
+        return _wait(run)
     except KeyboardInterrupt:
         _say("cancelling; keeping the cards made so far")
         run.cancel()
-        result = _wait(run)
-    _write_outputs(result, args)
-    return _exit_code(result)
+        return _wait(run)
 
 
 def _wait(run: PipelineRun) -> RunResult:
@@ -221,8 +273,45 @@ def _exit_code(result: RunResult) -> int:
     if not result.cards:
         reason = result.errors[0].message if result.errors else "the model returned no cards"
         raise CliError(f"no cards: {reason}")
+    for error in result.errors:
+        _say(f"{error.step}: {error.message}")
     failed = f", {len(result.errors)} failed steps" if result.errors else ""
     _say(f"{len(result.cards)} cards{failed}; {result.usage.describe()}")
+    return 0
+
+
+# eval
+
+
+def _evaluate(args: argparse.Namespace) -> int:
+    import asyncio
+
+    from .pipeline.models import RunResult
+    from .pipeline.workflow.evaluation import evaluate
+
+    text = _input_text(args)
+    if args.run:
+        try:
+            result = RunResult.model_validate_json(_read(args.run))
+        except ValueError:
+            raise CliError(f"{args.run} holds no run result") from None
+    else:
+        result = _run_pipeline(args, text)
+    if not result.cards:
+        raise CliError(f"no cards to judge{': ' + result.errors[0].message if result.errors else ''}")
+    endpoint = _llm_settings(args, request_timeout=args.request_timeout, max_backoff=args.max_backoff)
+    judge = endpoint.model_copy(
+        update={
+            "model": args.judge_model,
+            "base_url": args.judge_base_url or args.base_url,
+            "api_key_env": args.judge_api_key_env or args.api_key_env,
+        }
+    )
+    _say(f"judging {len(result.cards)} cards with {args.judge_model}")
+    evaluation = asyncio.run(evaluate(text, result, judge))
+    print(evaluation.summary.table())
+    args.json.write_text(evaluation.model_dump_json(indent=2), encoding="utf-8")
+    _say(f"wrote {args.json}")
     return 0
 
 

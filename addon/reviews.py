@@ -26,7 +26,7 @@ from .notes.review_notes import NoteSnapshot
 from .pipeline.cards.anki_markup import MarkupPolicy
 from .pipeline.cards.formatting import format_card
 from .pipeline.cards.from_html import html_to_markdown
-from .pipeline.models import Action, Card, ExistingNote, NoteCard, Verdict
+from .pipeline.models import Action, Card, ExistingNote, NoteCard, ReviewVerdict
 from .pipeline.settings import MathSetting
 
 KIND = "review"
@@ -42,7 +42,7 @@ CARD_ATTRIBUTE: dict[Role, str] = {"question": "front", "text": "front", "answer
 
 class ReviewRow(BaseModel):
     note: NoteSnapshot
-    verdict: Verdict | None = None
+    verdict: ReviewVerdict | None = None
     """None until the agents reviewed the note."""
     accepted: bool = False
     edits: list[NoteCard] | None = None
@@ -99,7 +99,7 @@ class ReviewRun(BaseModel):
     def to_apply(self) -> list[ReviewRow]:
         return [row for row in self.rows if row.accepted and not row.done and row.suggests_change]
 
-    def put(self, verdicts: Iterable[Verdict], *, replace_edited: bool = False) -> list[int]:
+    def put(self, verdicts: Iterable[ReviewVerdict], *, replace_edited: bool = False) -> list[int]:
         """Each verdict onto its note's row (a row edited or applied keeps its own unless `replace_edited`);
         rewrites and splits start accepted, flags do not: the learner decides. Returns the rows changed."""
         numbers = {row.note.note_id: number for number, row in enumerate(self.rows)}

@@ -5,7 +5,8 @@ a topic, an Extra of a few sentences per card, code examples from the Code and E
     .venv/bin/python -m bench.pipeline [--latency 1.0] [--concurrency 4] [--cards-per-topic 9] [--no-seed]
 
 Two texts: five topics (one with code), and a long text in three chunks (twelve topics). For each, a Markdown
-table with one row per route, then the ratios planned / orchestrator. "Latencies" is wall time divided by
+table with one row per route (requests, also per 1,000 words of the text), then the ratios planned /
+orchestrator. "Latencies" is wall time divided by
 the latency: how many request round trips the run waited for one after another.
 The seed row replays the seed design's ideal orchestrated path for reference: twelve sequential requests
 (six Orchestrator decisions with the state in the prompt, five agents, the final transform), each resending
@@ -39,12 +40,14 @@ class Row:
     completion_tokens: int
     seconds: float
     cards: int
+    words: int
 
     def cells(self, latency: float) -> list[str]:
         cards = max(self.cards, 1)
         return [
             self.route,
             str(self.requests),
+            f"{1000 * self.requests / self.words:.1f}",
             f"{self.prompt_tokens:,}",
             f"{self.completion_tokens:,}",
             f"{self.seconds:.2f} s",
@@ -64,7 +67,13 @@ def measure(route: str, text: str, args: argparse.Namespace) -> Row:
     _complain(route, result)
     usage = result.usage
     return Row(
-        route, usage.requests, usage.prompt_tokens, usage.completion_tokens, seconds, len(result.cards)
+        route,
+        usage.requests,
+        usage.prompt_tokens,
+        usage.completion_tokens,
+        seconds,
+        len(result.cards),
+        len(text.split()),
     )
 
 
@@ -103,7 +112,7 @@ def seed_replies(text: str, cards_per_topic: int) -> dict[str, str]:
     topics = topics_in(text)
     cards = [card_for(topic, n) for topic in topics for n in range(cards_per_topic)]
     xml = "\n".join(
-        f"<card><question>{c.get('question', c.get('text'))}</question><answer>{c.get('answer', '')}</answer>"
+        f"<card><question>{c['front']}</question><answer>{c['back']}</answer>"
         f"<extra>{c['extra']}</extra></card>"
         for c in cards
     )
@@ -146,7 +155,13 @@ def measure_seed(text: str, args: argparse.Namespace) -> Row:
         seconds = time.perf_counter() - started
     cards = len(topics_in(text)) * args.cards_per_topic
     return Row(
-        "seed (replayed)", usage.requests, usage.prompt_tokens, usage.completion_tokens, seconds, cards
+        "seed (replayed)",
+        usage.requests,
+        usage.prompt_tokens,
+        usage.completion_tokens,
+        seconds,
+        cards,
+        len(text.split()),
     )
 
 
@@ -163,6 +178,7 @@ def _user(content: str) -> ChatMessage:
 HEADER = [
     "route",
     "requests",
+    "requests/1k words",
     "prompt tokens",
     "completion tokens",
     "wall time",
@@ -174,7 +190,8 @@ HEADER = [
 
 
 def table(title: str, rows: list[Row], latency: float) -> str:
-    lines = [f"### {title}", "", "| " + " | ".join(HEADER) + " |", "|" + "---|" * len(HEADER)]
+    words = f"{rows[0].words:,} words"
+    lines = [f"### {title} ({words})", "", "| " + " | ".join(HEADER) + " |", "|" + "---|" * len(HEADER)]
     lines += ["| " + " | ".join(row.cells(latency)) + " |" for row in rows]
     planned, orchestrator = rows[0], rows[1]
     lines += ["", "planned / orchestrator: " + ratios(planned, orchestrator)]

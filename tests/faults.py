@@ -1,14 +1,16 @@
 """The fault suite: what can go wrong around a run, as scenarios measured the same way on every surface.
 
 `tests/test_faults.py` asserts them, `bench/faults.py` tabulates them. A server fault hits the first attempt
-of every step, so retries and re-asks must recover, and every attempt for one topic (`DOOMED`), so that
-topic fails for good and the run must end with the other topics' cards and one clear error. Other faults
-break the source text, the settings, or the learner presses Stop or the run's time runs out.
+of every step, so retries and re-asks must recover, and every attempt for one topic (`DOOMED`, in a batch of
+its own), so that topic fails for good and the run must end with the other topics' cards and one clear
+error. Other faults break the source text, the settings, or the learner presses Stop or the run's time runs
+out.
 
 Each run is measured into an `Outcome`:
 - made: the cards the server delivered in valid Q&A Generator replies (a reply held back, dropped, cut or
   invalid made nothing), which a correct run returns, reviewed or not;
-- lost: made cards that are neither in the result nor left out with an error saying so;
+- lost: made cards that are neither in the result nor left out with an error saying so, nor dropped as a
+  repeat of another card with a line saying so (the Formatter's changes in the progress);
 - duplicates: cards beyond those made, or an id twice;
 - unsafe: stored fields with anything unsafe (`card_safety.field_problems`), plus problems in the cards as
   Anki renders them after inserting the result into a fresh collection (`card_safety.rendered_problems`);
@@ -42,18 +44,20 @@ from addon.pipeline.models import CardDrafts
 
 from .card_safety import field_problems, rendered_problems
 from .fake_openai import FakeOpenAI, Reply, Request
-from .pipeline_crew import Crew, first_ask, keep_all, topic_in
+from .pipeline_crew import Crew, first_ask, keep_all, topics_of
 
 ROOT = Path(__file__).resolve().parents[1]
 KEY = "sk-fault-suite-never-shown-5be1"
 
 TEXT = """## Photosynthesis
 Plants turn light, water and carbon dioxide into glucose and oxygen. Chlorophyll in the chloroplasts
-absorbs mostly red and blue light, which is why leaves look green.
+absorbs mostly red and blue light, which is why leaves look green. The light-dependent reactions in the
+thylakoid membranes produce chemical energy; the Calvin cycle in the stroma then assimilates carbon.
 
 ## Respiration
 Cells break glucose down with oxygen to release energy, stored as adenosine triphosphate. The reaction
-takes place in the mitochondria and gives off carbon dioxide and water.
+takes place in the mitochondria and gives off carbon dioxide and water. Glycolysis happens beforehand in
+the cytoplasm; without oxygen, fermentation regenerates the molecules glycolysis consumes.
 
 ## Osmosis
 Osmosis is the movement of water through a semipermeable membrane towards the side with more dissolved
@@ -111,6 +115,8 @@ class Outcome:
     cards: int = 0
     made: int = 0
     left_out: int = 0
+    repeats: int = 0
+    """Cards dropped because they ask what another card asks, as the progress said."""
     duplicates: int = 0
     unsafe: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
@@ -122,7 +128,7 @@ class Outcome:
 
     @property
     def lost(self) -> int:
-        return max(0, self.made - self.cards - self.left_out)
+        return max(0, self.made - self.cards - self.left_out - self.repeats)
 
     @property
     def clear(self) -> bool:
@@ -150,8 +156,8 @@ def step_key(request: Request) -> str:
 
 
 def doomed(request: Request) -> bool:
-    """A request of the Q&A Generator for the doomed topic, a repair of its reply included."""
-    return request.schema_name == "CardDrafts" and topic_in(request)["name"] == DOOMED
+    """A request of the Q&A Generator for the doomed topic's batch, a repair of its reply included."""
+    return request.schema_name == "CardDrafts" and DOOMED in [topic["name"] for topic in topics_of(request)]
 
 
 class Server:
@@ -252,7 +258,7 @@ def _tainted(value: Any, key: str = "") -> Any:
     if isinstance(value, list):
         return [_tainted(item, key) for item in value]
     if isinstance(value, str) and key not in ("kind", "action", "next_agent"):
-        return value + (HOSTILE if key in ("question", "answer", "text", "extra") else HOSTILE_SHORT)
+        return value + (HOSTILE if key in ("front", "back", "extra") else HOSTILE_SHORT)
     return value
 
 
@@ -295,7 +301,6 @@ def _closed_port() -> str:
 
 
 FAST = {"llm": {"request_timeout": 0.5}}
-ONE_TOPIC_FAILS = {"error": f"Q&A Generator: {DOOMED}"}
 
 FAULTS: list[Fault] = [
     Fault("connection refused", base_url=_closed_port(), cards=False, error="Could not reach"),
@@ -339,9 +344,9 @@ FAULTS: list[Fault] = [
         "Stop while generating",
         held_back("Review", doomed_too=True),
         everywhere=True,
-        stop_when=done("Q&A Generator", 2),
+        stop_when=done("Q&A Generator", 1),  # the batch that is not doomed
     ),
-    Fault("Stop while reviewing", held_back("Review"), everywhere=True, stop_when=done("Q&A Generator", 3)),
+    Fault("Stop while reviewing", held_back("Review"), everywhere=True, stop_when=done("Q&A Generator", 2)),
     Fault(
         "Stop while repairing",
         held_back("RepairedCard"),
@@ -411,7 +416,7 @@ def run_pipeline(fault: Fault) -> Outcome:
         run = PipelineRun([Source(text=source_text(fault))], settings, on_event=on_event)
         run.start()
         stall = heartbeat(lambda: run.result(timeout=0) is not None)
-        outcome = measure(run.result(), script.made)
+        outcome = measure(run.result(), script.made, seen)
         outcome.stall_ms = stall
         outcome.errors[:0] = checked.problems  # the dialog shows them above the run
         return outcome
@@ -472,7 +477,7 @@ def run_cli(fault: Fault, folder: Path) -> Outcome:
         if not out_json.exists():
             return Outcome(errors=[seen[-1] if seen else "(no output)"], requests=len(server.requests))
         result = RunResult.model_validate_json(out_json.read_text(encoding="utf-8"))
-        outcome = measure(result, script.made)
+        outcome = measure(result, script.made, seen)
         if out_apkg.exists():
             outcome.unsafe += _apkg_problems(out_apkg, folder, len(result.cards))
         if process.returncode == 2:
@@ -480,9 +485,15 @@ def run_cli(fault: Fault, folder: Path) -> Outcome:
         return outcome
 
 
-def measure(result: RunResult, made: int) -> Outcome:
-    """An Outcome from a run's result; the cards are inserted into a fresh collection and rendered."""
+def measure(result: RunResult, made: int, progress: Sequence[str]) -> Outcome:
+    """An Outcome from a run's result and its progress messages; the cards are inserted into a fresh
+    collection and rendered."""
     left_out = sum(e.message.startswith("A card was left out.") for e in result.errors)
+    repeats = sum(
+        line.count(" changed: Dropped ") + line.count("; Dropped ")
+        for line in progress
+        if line.startswith("Formatter: ")
+    )
     ids = [card.id for card in result.cards]
     problems = [
         f"card {card.id} {name}: {problem}"
@@ -503,6 +514,7 @@ def measure(result: RunResult, made: int) -> Outcome:
         cards=len(result.cards),
         made=made,
         left_out=left_out,
+        repeats=repeats,
         duplicates=max(0, len(result.cards) - made) + len(ids) - len(set(ids)),
         unsafe=problems,
         errors=[e.message for e in result.errors],

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import hashlib
 import json
 import re
 import threading
@@ -51,8 +52,9 @@ def run(
 
 def task(request: Request) -> str:
     """The per-call part of a request: its last message before any reply (a repair request adds the bad
-    reply and what is wrong with it)."""
-    return first_ask(request)[-1].get("content") or ""
+    reply and what is wrong with it), after the source if it carries one."""
+    content = first_ask(request)[-1].get("content") or ""
+    return content.split("\n</source>\n\n", 1)[-1]
 
 
 def first_ask(request: Request) -> list[dict[str, Any]]:
@@ -70,6 +72,18 @@ def source_of(request: Request) -> str | None:
         if match := _SOURCE.search(message.get("content") or ""):
             return match.group(1)
     return None
+
+
+def is_excerpt_of(excerpt: str | None, text: str) -> bool:
+    """Whether `excerpt` is made of passages of `text`, in order, joined by "[…]" where some are left out."""
+    position = 0
+    for gap in (excerpt or "").split("[…]"):
+        for passage in (p.strip() for p in gap.split("\n\n") if p.strip()):
+            found = text.find(passage, position)
+            if found < 0:
+                return False
+            position = found + len(passage)
+    return bool(excerpt)
 
 
 def cards_in(request: Request) -> list[dict[str, Any]]:
@@ -90,9 +104,11 @@ def feedback_in(request: Request) -> str:
     return json.loads(line.split(marker, 1)[1].rsplit(". Give every note", 1)[0])
 
 
-def topic_in(request: Request) -> dict[str, Any]:
+def topics_of(request: Request) -> list[dict[str, Any]]:
+    """The topics a Q&A Generator request carries, one JSON object per line after "Your topics:"."""
     lines = task(request).splitlines()
-    return json.loads(lines[lines.index("Write flashcards for this topic:") + 1])
+    listed = lines[lines.index("Your topics:") + 1 :]
+    return [json.loads(line) for line in listed if line.startswith('{"topic":')]
 
 
 def state_in(request: Request) -> dict[str, Any]:
@@ -108,7 +124,7 @@ def tighten_first(cards: list[dict[str, Any]]) -> dict[str, Any]:
     """What a reviewer typically does: one card rewritten, the rest kept."""
     first = {key: value for key, value in cards[0].items() if key not in ("card", "lint")}
     if first["kind"] == "basic":
-        first["answer"] = " ".join(first["answer"].split()[:6])
+        first["back"] = " ".join(first["back"].split()[:6])
     return {
         "edits": [{"card": 1, "action": "rewrite", "cards": [first]}],
         "changes": ["Card 1: shorter answer."],
@@ -121,12 +137,11 @@ def improve_notes(notes: list[dict[str, Any]], feedback: str) -> dict[str, Any]:
     flagged; the rest is kept. With feedback, every note is rewritten to follow it."""
     verdicts = []
     for note in notes:
-        number, kind = note["note"], note["kind"]
-        front = note["text"] if kind == "cloze" else note["question"]
-        back = note.get("answer", "")
+        number, kind, front, back = note["note"], note["kind"], note["front"], note["back"]
         if feedback:
-            card = dict(kind="cloze", text=f"{front} ({feedback})") if kind == "cloze" else None
-            card = card or dict(kind="basic", question=front, answer=f"{_words(back, 6)} ({feedback})")
+            after = f"{front} ({feedback})" if kind == "cloze" else front
+            answer = "" if kind == "cloze" else f"{_words(back, 6)} ({feedback})"
+            card = {"kind": kind, "front": after, "back": answer, "extra": ""}
             verdicts.append(_verdict(number, "rewrite", [f"As asked: {feedback}"], [card]))
         elif "(doubtful)" in f"{front} {back}":
             verdicts.append(
@@ -135,14 +150,14 @@ def improve_notes(notes: list[dict[str, Any]], feedback: str) -> dict[str, Any]:
         elif kind == "basic" and ";" in back:
             parts = [part.strip() for part in back.split(";") if part.strip()]
             cards = [
-                dict(kind="basic", question=f"{front.rstrip('?')} (fact {n + 1})?", answer=part)
+                {"kind": "basic", "front": f"{front.rstrip('?')} (fact {n + 1})?", "back": part, "extra": ""}
                 for n, part in enumerate(parts)
             ]
             verdicts.append(
                 _verdict(number, "split", ["The answer holds several facts: one card each."], cards)
             )
         elif kind == "basic" and len(back.split()) > 12:
-            card = dict(kind="basic", question=front, answer=_words(back, 8), extra=note.get("extra", ""))
+            card = {"kind": "basic", "front": front, "back": _words(back, 8), "extra": note["extra"]}
             verdicts.append(
                 _verdict(number, "rewrite", ["The answer is too long: cut to the fact asked."], [card])
             )
@@ -150,7 +165,7 @@ def improve_notes(notes: list[dict[str, Any]], feedback: str) -> dict[str, Any]:
 
 
 def _verdict(
-    number: int, verdict: str, reasons: list[str], cards: list[dict[str, Any]], flag: str | None = None
+    number: int, verdict: str, reasons: list[str], cards: list[dict[str, Any]], flag: str = ""
 ) -> dict[str, Any]:
     return {"note": number, "verdict": verdict, "reasons": reasons, "flag": flag, "cards": cards}
 
@@ -192,10 +207,14 @@ class Crew:
         return Reply.json({"language": "English", "topics": topics_in(source_of(request) or "")})
 
     def _carddrafts(self, request: Request) -> Reply:
-        topic = topic_in(request)
-        if topic["name"] in self.fail_topics:
+        topics = topics_of(request)
+        if any(topic["name"] in self.fail_topics for topic in topics):
             return Reply.error(400, "the model refused")
-        cards = [card_for(topic, n, broken=n in self.broken) for n in range(self.cards_per_topic)]
+        cards = [
+            {**card_for(topic, n, broken=n in self.broken), "topic": topic["topic"]}
+            for topic in topics
+            for n in range(self.cards_per_topic)
+        ]
         return Reply.json({"cards": cards})
 
     def _extrafields(self, request: Request) -> Reply:
@@ -214,9 +233,9 @@ class Crew:
             {
                 "card": {
                     "kind": "basic",
-                    "question": "What does the repair fix?",
-                    "answer": "A card",
-                    "extra": card.get("extra", ""),
+                    "front": f"What does the repair fix in {made_up_word(card['front'])}?",
+                    "back": f"A card about {made_up_word(card['front'], 'back')}",
+                    "extra": card["extra"],
                 }
             }
         )
@@ -230,7 +249,8 @@ class Crew:
                 "cards": [
                     {
                         "kind": "cloze",
-                        "text": f"Revised ({feedback}): {{{{c1::fact {card['card']}}}}}",
+                        "front": f"Revised ({feedback}): {{{{c1::fact {card['card']}}}}}",
+                        "back": "",
                         "extra": "",
                     }
                 ],
@@ -239,6 +259,12 @@ class Crew:
         ]
         return Reply.json({"edits": edits, "changes": [f"Applied: {feedback}"] * len(edits)})
 
+    def _keyideas(self, request: Request) -> Reply:
+        return Reply.json({"ideas": JUDGED_IDEAS})
+
+    def _verdicts(self, request: Request) -> Reply:
+        return Reply.json({"cards": [verdict_on(card) for card in cards_in(request)]})
+
     def _decision(self, request: Request) -> Reply:
         if self.decisions is not None:
             with self._lock:
@@ -246,6 +272,27 @@ class Crew:
         else:
             choice = ideal_next(state_in(request))
         return Reply.json({"next_agent": choice, "reason": "scripted"})
+
+
+JUDGED_IDEAS = [
+    {"idea": "RSI measures momentum on a 0-100 scale", "integrating": False},
+    {"idea": "Why moving averages confirm rather than predict trends", "integrating": True},
+]
+
+
+def verdict_on(card: dict[str, Any]) -> dict[str, Any]:
+    """The scripted judge: a card on point 1 duplicates another, a cloze needs polish, the rest are usable."""
+    if "point 1)" in card["front"]:
+        return {
+            "card": card["card"],
+            "comment": "dup",
+            "defects": ["D", "T"],
+            "verdict": "unusable",
+            "ideas": [],
+        }
+    if "[...]" in card["front"]:
+        return {"card": card["card"], "comment": "hint", "defects": ["L"], "verdict": "polish", "ideas": [2]}
+    return {"card": card["card"], "comment": "", "defects": [], "verdict": "usable", "ideas": [1]}
 
 
 def ideal_next(state: dict[str, Any]) -> str:
@@ -271,48 +318,56 @@ def topics_in(text: str) -> list[dict[str, Any]]:
 def topic_of(section: str) -> dict[str, Any]:
     name, _, body = section.partition("\n")
     words = [w.strip(".,;:()`") for w in body.split() if len(w) > 7]
+    points = list(dict.fromkeys(words))
     return {
         "name": name.strip(),
-        "subtopics": [f"{name.strip()} basics", f"Using {name.strip()}"],
-        "key_concepts": list(dict.fromkeys(words))[:6],
-        "applications": [f"Applying {name.strip()} in practice"],
+        "importance": 3 if len(points) > 8 else 2,
+        "key_points": [f"What {point} means for {name.strip()}" for point in points[:6]],
+        "connections": [f"Why {name.strip()} matters"],
         "code": "```" in body,
     }
 
 
 def card_for(topic: dict[str, Any], n: int, *, broken: bool = False) -> dict[str, Any]:
+    """Card `n` of a topic, in the flat shape agents write: mostly basic, every third a cloze."""
     name = topic["name"]
-    concept = (topic["key_concepts"] or ["concept"])[n % max(1, len(topic["key_concepts"]))]
+    concepts = [point.removeprefix("What ").split(" means")[0] for point in topic["key_points"]]
+    concept = (concepts or ["concept"])[n % max(1, len(concepts))]
     extra = (
-        f"{concept} matters for {name} because traders read it together with price action. "
-        f"A common mistake is to read {concept} alone, without the trend that frames it. "
-        f"Example {n + 1}: compare {concept} on a daily chart with the same reading on a weekly chart."
+        f"Pitfall: reading {concept} alone, without the trend that frames it, misleads traders of {name} "
+        f"(example {n + 1})."
     )
     if broken:
-        return {"kind": "cloze", "text": f"In {name}, {concept} has no deletion.", "extra": extra}
-    if n % 3 == 2:
         return {
             "kind": "cloze",
-            "text": f"In {name}, the term {{{{c1::{concept}}}}} names key idea {n + 1}.",
+            "front": f"In {name}, {concept} has no deletion.",
+            "back": "",
             "extra": extra,
-            "tags": [name.replace(" ", "_")],
         }
+    if n % 3 == 2:
+        concept = (concepts or ["concept"])[n // 3 % max(1, len(concepts))]
+        front = f"In {name}, the term {{{{c1::{concept}}}}} names the {made_up_word(name, n)} idea {n + 1}."
+        return {"kind": "cloze", "front": front, "back": "", "extra": extra}
     return {
         "kind": "basic",
-        "question": f"In {name}, what role does {concept} play (point {n + 1})?",
-        "answer": f"It signals the {concept} reading of point {n + 1}",
+        "front": f"In {name}, what role does {concept} play for {made_up_word(name, n)} (point {n + 1})?",
+        "back": f"It signals {made_up_word(name, n, 'back')}",
         "extra": extra,
-        "tags": [name.replace(" ", "_")],
     }
+
+
+def made_up_word(*seed: object) -> str:
+    """A word of its own for each card, so that the crew's cards, alike by design, are not taken for
+    repeats of each other."""
+    digest = hashlib.sha1(repr(seed).encode()).digest()
+    return "".join("bcdfghjklmnprstvz"[byte % 17] + "aeiou"[byte // 17 % 5] for byte in digest[:3])
 
 
 def _code_extra(card: dict[str, Any]) -> str:
     return (
-        "Step by step: load the prices, compute the changes, average gains and losses.\n\n"
-        "```python\nimport pandas as pd\n\n# average gain over 14 periods\n"
+        "```python\n# average gain over 14 periods\n"
         "gain = prices.diff().clip(lower=0).rolling(14).mean()\n```\n\n"
-        "Common mistake: forgetting that the first 14 values are empty. "
-        "Docs: https://pandas.pydata.org/docs/reference/api/pandas.Series.rolling.html"
+        "Pitfall: the first 14 values are empty (NaN)."
     )
 
 

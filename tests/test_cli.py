@@ -18,10 +18,24 @@ from addon.cli import main
 from addon.pipeline.models import RunResult
 
 from .fake_openai import FakeOpenAI, Reply, Request
-from .pipeline_crew import Crew, topic_in
+from .pipeline_crew import Crew, topics_of
+from .replay import Replay
 
 ROOT = Path(__file__).resolve().parents[1]
 TEXT = "## Photosynthesis\nPlants turn light into sugar.\n\n## Respiration\nCells burn sugar for energy.\n"
+LONGER = """## Photosynthesis
+Chlorophyll captures sunlight; chloroplasts assemble carbohydrates, releasing molecular oxygen, absorbing
+atmospheric carbon dioxide through microscopic openings.
+
+## Fermentation
+Microbes assemble carbohydrates differently: chloroplasts absent, molecular oxygen absent, yeast producing
+ethanol, bacteria producing lactate, releasing carbon dioxide through metabolic pathways.
+
+## Respiration
+Mitochondria oxidize glucose completely, generating adenosine triphosphate, consuming dioxygen, exhaling
+breathable byproducts, powering muscular contraction, sustaining neuronal signalling everywhere.
+"""
+"""Three topics of 7 cards planned each: two batches, Respiration alone (tests/pipeline_crew.py plans)."""
 SECRET = "sk-test-do-not-print-7f3a"
 
 
@@ -38,9 +52,9 @@ def run_cli(*args: str | Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run(cli(*args), cwd=ROOT, env=cli_env(), capture_output=True, text=True, timeout=120)
 
 
-def generate_args(base_url: str, tmp_path: Path, *extra: str | Path) -> list[str | Path]:
+def generate_args(base_url: str, tmp_path: Path, *extra: str | Path, text: str = TEXT) -> list[str | Path]:
     source = tmp_path / "notes.md"
-    source.write_text(TEXT, encoding="utf-8")
+    source.write_text(text, encoding="utf-8")
     return ["generate", "--input", source, "--base-url", base_url, "--api-key-env", "TEST_KEY", *extra]
 
 
@@ -142,17 +156,17 @@ def test_ctrl_c_keeps_the_finished_cards(fake_openai: FakeOpenAI, tmp_path: Path
 
     def respiration_hangs(request: Request) -> Reply:
         reply = crew(request)
-        if request.schema_name == "CardDrafts" and topic_in(request)["name"] == "Respiration":
+        if request.schema_name == "CardDrafts" and topics_of(request)[0]["name"] == "Respiration":
             return dataclasses.replace(reply, delay=60)
         return reply
 
     fake_openai.handler = respiration_hangs
     out_json, out_apkg = tmp_path / "run.json", tmp_path / "cards.apkg"
-    args = generate_args(fake_openai.url, tmp_path, "--json", out_json, "--apkg", out_apkg)
+    args = generate_args(fake_openai.url, tmp_path, "--json", out_json, "--apkg", out_apkg, text=LONGER)
     with subprocess.Popen(cli(*args), cwd=ROOT, env=cli_env(), stderr=subprocess.PIPE, text=True) as process:
         assert process.stderr is not None
         for line in process.stderr:
-            if line.startswith("Formatter: Photosynthesis done"):
+            if line.startswith("Formatter: Photosynthesis; Fermentation done"):
                 process.send_signal(signal.SIGINT)
                 break
         rest = process.stderr.read()
@@ -160,12 +174,26 @@ def test_ctrl_c_keeps_the_finished_cards(fake_openai: FakeOpenAI, tmp_path: Path
 
     assert "Traceback" not in rest
     run = RunResult.model_validate_json(out_json.read_text())
-    assert run.cancelled and len(run.cards) == 2
+    assert run.cancelled and len(run.cards) == 4
+    assert {card.provenance.topic for card in run.cards} == {"Photosynthesis", "Fermentation"}
     col = import_apkg(out_apkg, tmp_path)
     try:
-        assert col.note_count() == 2
+        assert col.note_count() == 4
     finally:
         col.close()
+
+
+def test_a_small_context_window_is_warned_about_in_one_line(fake_openai: FakeOpenAI, tmp_path: Path) -> None:
+    fake_openai.handler = Crew(cards_per_topic=2)
+
+    result = run_cli(*generate_args(fake_openai.url, tmp_path, "--context-window", "1024"))
+
+    assert result.returncode == 0, result.stderr
+    warnings = [line for line in result.stderr.splitlines() if line.startswith("context window: ")]
+    assert len(warnings) == 1 and "num_ctx" in warnings[0]
+    refused = run_cli(*generate_args(fake_openai.url, tmp_path, "--context-window", "512"))
+    assert_one_line_error(refused.returncode, refused.stderr)
+    assert "--context-window: Input should be greater than or equal to 1024" in refused.stderr
 
 
 def test_unreachable_server_fails_in_one_line(tmp_path: Path) -> None:
@@ -177,6 +205,87 @@ def test_unreachable_server_fails_in_one_line(tmp_path: Path) -> None:
 
     assert_one_line_error(result.returncode, result.stderr)
     assert "Could not reach" in result.stderr
+
+
+# eval: the pipeline, then a scripted judge (tests/pipeline_crew.py answers both).
+
+
+def test_eval_prints_the_table_and_writes_json(fake_openai: FakeOpenAI, tmp_path: Path) -> None:
+    fake_openai.handler = Crew(cards_per_topic=3)
+    out = tmp_path / "eval.json"
+    args = generate_args(fake_openai.url, tmp_path, "--judge-model", "judge-model", "--json", out)
+    result = run_cli("eval", *args[1:])
+
+    assert result.returncode == 0, result.stderr
+    rows = [line.strip("| ").split(" | ") for line in result.stdout.splitlines() if line.startswith("| ")]
+    table = {cells[0]: cells[1] for cells in rows}
+    expected = {
+        "cards reviewed (notes)": "6 (6)",
+        "usable as is": "2 (33.3%)",
+        "light polish": "2 (33.3%)",
+        "unusable": "2 (33.3%)",
+        "usable or polish": "4 (66.7%)",
+        "defects": "D 2, L 2, T 2",
+        "key ideas covered": "2 of 2; integrating 1 of 1",
+    }
+    assert {key: table.get(key) for key in expected} == expected
+    saved = json.loads(out.read_text())
+    assert saved["summary"]["classes"] == {"unusable": 2, "usable": 2, "polish": 2}
+    assert len(saved["cards"]) == 6 and len(saved["run"]["cards"]) == 6
+    models = [
+        (body["response_format"]["json_schema"]["name"], body["model"]) for body in fake_openai.bodies()
+    ]
+    assert models[-2:] == [("KeyIdeas", "judge-model"), ("Verdicts", "judge-model")]
+    assert {model for name, model in models[:-2]} == {"gpt-4o-mini"}
+
+
+def test_eval_of_a_saved_run_on_its_own_judge_endpoint(fake_openai: FakeOpenAI, tmp_path: Path) -> None:
+    fake_openai.handler = Crew(cards_per_topic=2)
+    run_json = tmp_path / "run.json"
+    assert run_cli(*generate_args(fake_openai.url, tmp_path, "--json", run_json)).returncode == 0
+    made = len(fake_openai.requests)
+
+    with FakeOpenAI() as judge:
+        judge.handler = Crew()
+        args = [
+            "--judge-model",
+            "j",
+            "--judge-base-url",
+            judge.url,
+            "--run",
+            run_json,
+            "--json",
+            tmp_path / "e",
+        ]
+        result = run_cli("eval", *generate_args(fake_openai.url, tmp_path, *args)[1:])
+
+        assert result.returncode == 0, result.stderr
+        assert len(fake_openai.requests) == made, "a saved run is judged, not made again"
+        assert [r.schema_name for r in judge.requests] == ["KeyIdeas", "Verdicts"]
+        assert {r.headers["authorization"] for r in judge.requests} == {f"Bearer {SECRET}"}
+    assert "| cards reviewed (notes) | 4 (4) |" in result.stdout
+
+
+def test_eval_without_cards_fails_in_one_line(fake_openai: FakeOpenAI, tmp_path: Path) -> None:
+    fake_openai.on("TopicAnalysis", Reply.error(400, "no topics for you"))
+    result = run_cli("eval", *generate_args(fake_openai.url, tmp_path, "--judge-model", "j")[1:])
+
+    assert_one_line_error(result.returncode, result.stderr)
+    assert "no cards to judge" in result.stderr
+
+
+def test_eval_replays_a_recorded_run_and_its_judge(fake_openai: FakeOpenAI, tmp_path: Path) -> None:
+    recording = ROOT / "tests" / "recordings" / "context-managers"
+    fake_openai.handler = Replay.load(recording)
+    out = tmp_path / "eval.json"
+    args = ["--input", recording / "input.md", "--base-url", fake_openai.url, "--api-key-env", "TEST_KEY"]
+    result = run_cli("eval", *args, "--concurrency", "2", "--judge-model", "judge", "--json", out)
+
+    assert result.returncode == 0, result.stderr
+    assert "| cards reviewed (notes) | 15 (15) |" in result.stdout
+    assert "| key ideas covered | 11 of 11; integrating 5 of 5 |" in result.stdout
+    assert [r.schema_name for r in fake_openai.requests][-2:] == ["KeyIdeas", "Verdicts"]
+    assert all(card["verdict"] for card in json.loads(out.read_text())["cards"])
 
 
 def test_check_says_it_works_and_which_structured_output_to_use(fake_openai: FakeOpenAI) -> None:

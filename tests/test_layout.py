@@ -126,7 +126,14 @@ print("HEAVY", heavy)
 
 
 @pytest.mark.parametrize(
-    "argv", [["--help"], ["generate", "--help"], ["check", "--help"], ["lint", "--json", "{cards}"]]
+    "argv",
+    [
+        ["--help"],
+        ["generate", "--help"],
+        ["eval", "--help"],
+        ["check", "--help"],
+        ["lint", "--json", "{cards}"],
+    ],
 )
 def test_cli_commands_without_a_model_load_no_llama_index(argv: list[str], tmp_path: Path) -> None:
     cards = tmp_path / "cards.json"

@@ -6,13 +6,13 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from pydantic import BaseModel
+from pydantic import BaseModel, ValidationError
 
 from addon.pipeline import Source, models
-from addon.pipeline.models import MAX_CARDS, MAX_SPLIT, MAX_TEXT, CardDrafts, Review
+from addon.pipeline.models import MAX_CARDS, MAX_SPLIT, MAX_TEXT, CardDrafts, Review, WrittenCard
 
 from .fake_openai import FakeOpenAI, Reply, Request
-from .pipeline_crew import Crew, cards_in, first_ask, run
+from .pipeline_crew import Crew, first_ask, made_up_word, run
 
 ONE_TOPIC = Source(text="## Photosynthesis\nPlants turn light into sugar in their chloroplasts.\n")
 
@@ -24,6 +24,9 @@ REPLIES = [
     models.Revision,
     models.RepairedCard,
     models.Decision,
+    models.decision_offering(("Reviewer", "END")),
+    models.KeyIdeas,
+    models.Verdicts,
 ]
 
 
@@ -57,7 +60,7 @@ def test_a_text_beyond_its_bound_is_asked_for_again(fake_openai: FakeOpenAI) -> 
     def wordy(request: Request) -> Reply:
         reply = crew(request)
         if request.schema_name == "CardDrafts" and first_ask(request) == request.messages:
-            cards = [{**card, "answer": "word " * MAX_TEXT} for card in reply.data["cards"]]
+            cards = [{**card, "back": "word " * MAX_TEXT} for card in reply.data["cards"]]
             return Reply.json({"cards": cards})
         return reply
 
@@ -65,7 +68,16 @@ def test_a_text_beyond_its_bound_is_asked_for_again(fake_openai: FakeOpenAI) -> 
 
     assert len(result.cards) == 2 and not result.errors
     repair = [r for r in fake_openai.requests if r.schema_name == "CardDrafts"][1]
-    assert f"answer: String should have at most {MAX_TEXT} characters" in repair.messages[-1]["content"]
+    assert f"back: String should have at most {MAX_TEXT} characters" in repair.messages[-1]["content"]
+
+
+def test_a_question_has_a_question_s_bound_though_the_front_may_hold_a_cloze() -> None:
+    long = "word " * (MAX_TEXT // 5 + 1)
+    assert WrittenCard(kind="cloze", front=long + "{{c1::end}}").front
+    for kind in ("basic", "cloze"):
+        card = {"kind": kind, "front": long, "back": "x"}
+        with pytest.raises(ValidationError, match="a question has at most 1,000 characters"):
+            WrittenCard.model_validate(card)
 
 
 def test_too_many_cards_are_cut_to_the_bound(fake_openai: FakeOpenAI) -> None:
@@ -82,8 +94,10 @@ def test_a_card_is_split_into_at_most_the_bound(fake_openai: FakeOpenAI) -> None
 
     def split_wide(request: Request) -> Reply:
         if request.schema_name == "Review":
-            card = {k: v for k, v in cards_in(request)[0].items() if k not in ("card", "lint")}
-            cards = [{**card, "question": f"{card['question']} ({n})"} for n in range(MAX_SPLIT + 5)]
+            cards = [  # distinct cards: repeats of each other would be dropped
+                {"kind": "basic", "front": f"What is {made_up_word(n)}?", "back": made_up_word(n, "back")}
+                for n in range(MAX_SPLIT + 5)
+            ]
             return Reply.json({"edits": [{"card": 1, "action": "split", "cards": cards}], "changes": []})
         return crew(request)
 

@@ -12,15 +12,15 @@ import pytest
 
 from addon.pipeline import Source
 from addon.pipeline.agents import prompts
-from addon.pipeline.agents.edits import apply_edits
-from addon.pipeline.agents.team import needs_code_expert
+from addon.pipeline.agents.edits import apply_edits, to_draft
 from addon.pipeline.cards.lints import needs_repair
 from addon.pipeline.llm.slots import Slots
-from addon.pipeline.models import BasicCard, CardEdit, ClozeCard
+from addon.pipeline.models import BasicCard, CardEdit, ClozeCard, WrittenCard
 from addon.pipeline.workflow.chunking import split_text, word_pieces
 
 from .fake_openai import FakeOpenAI, Reply, Request
-from .pipeline_crew import FIVE_TOPICS, Crew, cards_in, run, source_of, task
+from .pipeline_crew import FIVE_TOPICS, Crew, cards_in, is_excerpt_of, run, source_of, task, topics_of
+from .test_pipeline_routes import TOPICS
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -53,35 +53,61 @@ def test_every_agent_asks_for_its_own_schema_under_its_own_system_prompt(crew_ru
             response_format = request.body["response_format"]["json_schema"]
             assert response_format["name"] == schema
             assert response_format["schema"]["properties"], schema
+            assert roles(request) == ["system", "user"], "one user message: strict chat templates need it"
 
 
-def test_the_generator_gets_the_source_first_and_only_its_own_topic_last(crew_run: tuple[Crew, Any]) -> None:
+def test_reply_schemas_are_flat_and_require_every_field(crew_run: tuple[Crew, Any]) -> None:
+    crew, _ = crew_run
+    for schema in SYSTEM_PROMPTS:
+        body = crew.requests(schema)[0].body["response_format"]["json_schema"]["schema"]
+        text = json.dumps(body)
+        assert "oneOf" not in text and "anyOf" not in text and "discriminator" not in text, schema
+        assert '"tags"' not in text, schema
+        for part in [body, *body.get("$defs", {}).values()]:
+            assert part["required"] == list(part["properties"]), schema
+
+
+def test_the_generator_gets_the_source_first_and_only_its_own_topics_last(
+    crew_run: tuple[Crew, Any],
+) -> None:
     crew, _ = crew_run
     requests = crew.requests("CardDrafts")
     for request in requests:
-        assert roles(request) == ["system", "user", "user"]
-        assert source_of(request) == FIVE_TOPICS.strip()
-        topic = json.loads(task(request).splitlines()[1])
-        others = json.loads(task(request).splitlines()[2].removeprefix("Other topics (not yours): "))
-        assert topic["name"] not in others and len(others) == 4
-        assert "code" not in topic and not cards_in(request)
-    # The shared prefix (system prompt and source) is byte-identical, for servers that cache prompts.
-    assert len({json.dumps(request.messages[:2]) for request in requests}) == 1
+        lines = task(request).splitlines()
+        topics = topics_of(request)
+        assert lines[0] == "Your topics:" and [topic["topic"] for topic in topics] == [1, 2][: len(topics)]
+        # The passages of the source about its topics (a text within the batch's limit is given whole).
+        excerpt = source_of(request) or ""
+        assert is_excerpt_of(excerpt, FIVE_TOPICS)
+        assert all(f"## {topic['name']}\n" in excerpt for topic in topics)
+        if len(topics) == 1:
+            assert "[…]" in excerpt and "## MACD" not in excerpt, "not the other topics' sections"
+        others = json.loads(lines[len(topics) + 1].removeprefix("Other topics (not yours): "))
+        assert sorted(others + [topic["name"] for topic in topics]) == sorted(TOPICS)
+        assert all(
+            set(topic) == {"topic", "name", "key_points", "connections", "most_cards"} for topic in topics
+        )
+        assert all(topic["most_cards"] == 7 for topic in topics) and not cards_in(request)
+    # The system prompt is byte-identical, for servers that cache prompt prefixes.
+    assert len({json.dumps(r.messages[0]) for r in requests}) == 1
 
 
-def test_expert_and_reviewer_see_cards_not_the_source(crew_run: tuple[Crew, Any]) -> None:
+def test_expert_and_reviewer_check_the_cards_against_the_source(crew_run: tuple[Crew, Any]) -> None:
     crew, _ = crew_run
-    [expert] = [r for r in crew.requests("ExtraFields") if cards_in(r)]
-    assert roles(expert) == ["system", "user"] and source_of(expert) is None
-    assert task(expert).startswith("Topic: Computing RSI in Python\n")
+    [expert] = crew.requests("ExtraFields")
+    assert is_excerpt_of(source_of(expert), FIVE_TOPICS) and "def rsi(prices" in (source_of(expert) or "")
+    assert task(expert).startswith("Topics: Computing RSI in Python\n")
     assert [card["card"] for card in cards_in(expert)] == list(range(1, 10))
+    assert set(cards_in(expert)[0]) == {"card", "kind", "front", "back", "extra"}
     for review in crew.requests("Review"):
-        assert roles(review) == ["system", "user"] and source_of(review) is None
+        topics = task(review).splitlines()[0].removeprefix("Topics: ").split("; ")
+        assert is_excerpt_of(source_of(review), FIVE_TOPICS)
+        assert all(f"## {topic}\n" in (source_of(review) or "") for topic in topics)
         cards = cards_in(review)
-        assert len(cards) == 9
-        # The deterministic lint findings travel with the card they are about.
+        assert len(cards) == 9 * len(topics)
+        # The deterministic lint findings travel with the card they are about, under "lint".
         assert any("cloze-missing" in line for line in cards[4]["lint"])
-        assert all("lint" not in card for card in cards[:4])
+        assert all("cloze-missing" not in " ".join(card.get("lint", [])) for card in cards[:4])
 
 
 def test_the_formatter_repairs_only_broken_cards(crew_run: tuple[Crew, Any]) -> None:
@@ -101,7 +127,9 @@ def test_no_repair_request_when_no_card_is_broken(fake_openai: FakeOpenAI) -> No
 
 
 def drop_two_split_three(cards: list[dict[str, Any]]) -> dict[str, Any]:
-    halves = [{"kind": "basic", "question": f"Half {n} of card 3?", "answer": f"Half {n}"} for n in (1, 2)]
+    halves = [
+        {"kind": "basic", "front": f"Half {n} of card 3?", "back": f"Half {n}", "extra": ""} for n in (1, 2)
+    ]
     return {
         "edits": [
             {"card": 2, "action": "drop", "cards": []},
@@ -123,11 +151,10 @@ def test_the_reviewer_drops_and_splits_cards(fake_openai: FakeOpenAI) -> None:
     assert fronts[1:3] == ["Half 1 of card 3?", "Half 2 of card 3?"]
     first_half, second_half = result.cards[1:3]
     assert second_half.id.startswith(first_half.id + "."), "a split card's ids tell where it came from"
-    assert result.cards[0].draft.tags == ["Squeeze"], "tags survive a review"
 
 
 def test_edits_are_applied_in_code_and_nonsense_ignored() -> None:
-    card = BasicCard(question="Q?", answer="A")
+    card = WrittenCard(kind="basic", front="Q?", back="A")
     edits = [
         CardEdit(card=0, action="drop"),  # no such card
         CardEdit(card=7, action="drop"),  # no such card
@@ -136,7 +163,27 @@ def test_edits_are_applied_in_code_and_nonsense_ignored() -> None:
         CardEdit(card=2, action="rewrite"),  # a rewrite without a card keeps it
         CardEdit(card=3, action="drop"),
     ]
-    assert apply_edits(3, edits) == [(0, card), (1, None)]
+    assert apply_edits(3, edits) == [(0, BasicCard(question="Q?", answer="A")), (1, None)]
+
+
+@pytest.mark.parametrize(
+    ("kind", "front", "back", "made"),
+    [
+        ("basic", "What is RSI?", "A momentum index", BasicCard),
+        ("cloze", "{{c1::RSI}} is a momentum index", "", ClozeCard),
+        ("basic", "{{c1::RSI}} is a momentum index", "", ClozeCard),  # deletions and no back: a cloze
+        ("cloze", "What is RSI?", "A momentum index", BasicCard),  # no deletions but a back: a question
+        ("cloze", "{{c1::RSI}} is a momentum index", "RSI", ClozeCard),
+        ("cloze", "RSI is a momentum index", "", ClozeCard),  # broken: the Formatter repairs it
+        ("basic", "{{c1::RSI}} is?", "RSI", BasicCard),  # broken: the Formatter repairs it
+    ],
+)
+def test_a_written_card_becomes_the_kind_its_content_shows(
+    kind: str, front: str, back: str, made: type
+) -> None:
+    assert isinstance(
+        to_draft(WrittenCard.model_validate({"kind": kind, "front": front, "back": back})), made
+    )
 
 
 def test_an_invalid_review_is_recorded_and_the_cards_go_on_unreviewed(fake_openai: FakeOpenAI) -> None:
@@ -163,26 +210,26 @@ def test_instructions_in_the_source_stay_inside_the_data_wrapper(fake_openai: Fa
         assert request.system == SYSTEM_PROMPTS[schema]
         assert "pirate" not in request.system
         wrapped = [m["content"] for m in request.messages if "pirate" in (m["content"] or "")]
-        if schema in ("TopicAnalysis", "CardDrafts"):
+        if schema in ("TopicAnalysis", "CardDrafts", "ExtraFields", "Review"):
             [content] = wrapped
-            assert content.startswith("<source>\n") and content.endswith("\n</source>")
+            assert content.startswith("<source>\n") and "pirate" not in task(request)
             assert content.count("</source>") == 1 and content.count("<source>") == 1
             assert "‹/source>" in content
         else:
             assert not wrapped, "agents that do not read the source never see it"
 
 
-def test_which_cards_need_the_code_expert() -> None:
-    plain = BasicCard(question="What does RSI measure?", answer="Momentum")
-    assert not needs_code_expert(plain, code_topic=False)
-    assert needs_code_expert(plain, code_topic=True)
-    assert needs_code_expert(
-        BasicCard(question="What does `df.diff()` return?", answer="Changes"), code_topic=False
-    )
-    assert needs_code_expert(ClozeCard(text="Call {{c1::rolling(14)}} first."), code_topic=False)
-    assert needs_code_expert(
-        BasicCard(question="Q?", answer="A", extra="```sh\npip install ta\n```"), code_topic=False
-    )
+def test_the_topic_analyzers_code_flag_alone_decides_where_the_code_expert_runs(
+    fake_openai: FakeOpenAI,
+) -> None:
+    crew = Crew(cards_per_topic=2)
+    inline = "## Git basics\nRun `git status` to see what changed, then `git add -p` to stage parts.\n\n"
+    fenced = "## Listing files\nList them:\n\n```sh\nls -la\n```\n"
+    run(fake_openai, crew, [Source(text=inline + fenced)])
+
+    [expert] = crew.requests("ExtraFields")
+    assert task(expert).splitlines()[0] == "Topics: Git basics; Listing files", "one batch"
+    assert [card["front"].startswith("In Listing files,") for card in cards_in(expert)] == [True, True]
 
 
 def test_long_text_splits_at_sentences_without_nltk_or_tiktoken(monkeypatch: pytest.MonkeyPatch) -> None:

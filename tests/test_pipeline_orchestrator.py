@@ -24,7 +24,7 @@ def test_the_step_cap_ends_the_loop_and_keeps_the_cards(fake_openai: FakeOpenAI)
     result = run(fake_openai, crew, [NO_CODE], mode="orchestrator", orchestrator_max_steps=5)
 
     assert len(crew.requests("Decision")) == 5
-    assert len(crew.requests("Review")) == 3 * 2
+    assert len(crew.requests("Review")) == 3, "three Reviewer steps over the one batch of both topics"
     assert [error.message for error in result.errors] == [
         "Stopped after 5 steps, the limit for the orchestrator."
     ]
@@ -96,3 +96,19 @@ def test_the_topic_analyzer_may_run_again_after_it_failed(fake_openai: FakeOpenA
 
     assert [error.step for error in result.errors] == ["Topic Analyzer"]
     assert len(result.cards) == 4
+
+
+def test_the_orchestrator_is_offered_only_the_agents_that_can_run(fake_openai: FakeOpenAI) -> None:
+    crew = Crew(cards_per_topic=2)
+    run(fake_openai, crew, mode="orchestrator")
+
+    offered = [
+        r.body["response_format"]["json_schema"]["schema"]["properties"]["next_agent"]["enum"]
+        for r in crew.requests("Decision")
+    ]
+    assert offered[:3] == [
+        ["Topic Analyzer"],
+        ["Q&A Generator"],
+        ["Code and Extra Field Expert", "Reviewer", "Formatter", "END"],
+    ]
+    assert offered[-1] == ["Reviewer", "END"], "all done: another review, or the end"

@@ -6,8 +6,6 @@ from __future__ import annotations
 import pytest
 
 from addon.pipeline import CardsChanged, CardsReady, ProgressEvent, Source, StepFinished, StepStarted
-from addon.pipeline.models import TopicAnalysis
-from addon.pipeline.workflow.topics import merge_topics
 
 from .fake_openai import FakeOpenAI, Reply
 from .pipeline_crew import Crew, cards_in, long_text, run, task
@@ -15,6 +13,12 @@ from .pipeline_crew import Crew, cards_in, long_text, run, task
 pytestmark = pytest.mark.timeout(60)
 
 TOPICS = ["Relative Strength Index", "Moving Averages", "Bollinger Bands", "MACD", "Computing RSI in Python"]
+BATCHES = [
+    "Relative Strength Index; MACD",
+    "Moving Averages; Bollinger Bands",
+    "Computing RSI in Python",
+]
+"""The crew plans 7 cards a topic: the five topics go in three batches of at most 16 cards planned."""
 
 
 def test_planned_route_makes_reviewed_formatted_cards_without_deciding(fake_openai: FakeOpenAI) -> None:
@@ -27,9 +31,9 @@ def test_planned_route_makes_reviewed_formatted_cards_without_deciding(fake_open
     assert len(result.cards) == 5 * 9
     assert {card.provenance.topic for card in result.cards} == set(TOPICS)
     assert all(card.fields for card in result.cards)
-    # One analysis, one generation per topic, one review per topic, the expert only for the code topic.
+    # One analysis, one generation and one review per batch, the expert only for the code topic's batch.
     assert len(crew.requests("TopicAnalysis")) == 1
-    assert len(crew.requests("CardDrafts")) == len(crew.requests("Review")) == 5
+    assert len(crew.requests("CardDrafts")) == len(crew.requests("Review")) == len(BATCHES)
     assert not crew.requests("Decision")
     [expert] = [request for request in crew.requests("ExtraFields") if cards_in(request)]
     assert "Computing RSI in Python" in task(expert)
@@ -59,9 +63,9 @@ def test_orchestrator_route_asks_before_every_step_and_runs_agents_one_at_a_time
     schemas = [schema for schema, _ in crew.seen if schema != "ExtraFields"]
     assert schemas == [
         "Decision", "TopicAnalysis",
-        "Decision", *["CardDrafts"] * 5,
+        "Decision", *["CardDrafts"] * 3,
         "Decision",
-        "Decision", *["Review"] * 5,
+        "Decision", *["Review"] * 3,
         "Decision", "Decision",
     ]  # fmt: skip
     # The Decision summary is compact: counts and flags, no texts.
@@ -79,7 +83,7 @@ def test_long_text_is_analysed_in_parallel_chunks_and_topics_merged(fake_openai:
     analyses = crew.requests("TopicAnalysis")
     assert len(analyses) == 3
     assert sorted(task(r) for r in analyses) == [
-        f"List the topics of the source. This is part {n} of 3 of the source." for n in (1, 2, 3)
+        f"Plan the topics of the source. This is part {n} of 3 of the source." for n in (1, 2, 3)
     ]
     starts = sorted(r.received_at for r in analyses)
     assert starts[-1] - starts[0] < 0.25, "the chunks are analysed at the same time"
@@ -87,19 +91,6 @@ def test_long_text_is_analysed_in_parallel_chunks_and_topics_merged(fake_openai:
     assert names == [f"Indicator family {n}" for n in range(1, 13)], "no topic twice, in text order"
     assert len(result.cards) == 12 * 2
     assert {card.provenance.chunk for card in result.cards} == {0, 1, 2}
-
-
-def test_topics_found_in_two_chunks_are_merged_by_normalized_name() -> None:
-    first = TopicAnalysis.model_validate(
-        {"topics": [{"name": "Moving Averages", "key_concepts": ["SMA"], "code": False}]}
-    )
-    second = TopicAnalysis.model_validate(
-        {"topics": [{"name": "moving  averages!", "key_concepts": ["sma", "EMA"], "code": True}]}
-    )
-    [plan] = merge_topics([(0, t) for t in first.topics] + [(1, t) for t in second.topics])
-    assert plan.topic.name == "Moving Averages"
-    assert plan.topic.key_concepts == ["SMA", "EMA"]
-    assert plan.topic.code and plan.chunks == [0, 1]
 
 
 def test_cards_of_several_sources_keep_their_note(fake_openai: FakeOpenAI) -> None:
@@ -114,13 +105,13 @@ def test_cards_of_several_sources_keep_their_note(fake_openai: FakeOpenAI) -> No
     assert len(result.cards) == 6
 
 
-def test_a_failing_topic_is_an_error_and_the_other_topics_keep_their_cards(fake_openai: FakeOpenAI) -> None:
+def test_a_failing_batch_is_an_error_and_the_other_batches_keep_their_cards(fake_openai: FakeOpenAI) -> None:
     result = run(fake_openai, Crew(fail_topics={"MACD"}))
 
-    assert [error.step for error in result.errors] == ["Q&A Generator: MACD"]
+    assert [error.step for error in result.errors] == ["Q&A Generator: Relative Strength Index; MACD"]
     assert "refused" in result.errors[0].message
-    assert len(result.cards) == 4 * 9
-    assert "MACD" not in {card.provenance.topic for card in result.cards}
+    assert len(result.cards) == 3 * 9
+    assert {card.provenance.topic for card in result.cards}.isdisjoint({"MACD", "Relative Strength Index"})
 
 
 def test_a_run_left_without_cards_says_why(fake_openai: FakeOpenAI) -> None:
@@ -135,12 +126,12 @@ def test_a_run_left_without_cards_says_why(fake_openai: FakeOpenAI) -> None:
 def test_the_request_budget_ends_the_run_with_errors_not_an_exception(fake_openai: FakeOpenAI) -> None:
     result = run(fake_openai, Crew(), max_requests_per_run=3, max_concurrency=1)
 
-    assert len(fake_openai.requests) == 3  # the analysis and two topics
+    assert len(fake_openai.requests) == 3  # the analysis and two batches
     failed = sorted(error.step.split(":")[0] for error in result.errors)
-    assert failed == ["Code and Extra Field Expert"] + ["Q&A Generator"] * 3 + ["Reviewer"] * 2
+    assert failed == ["Code and Extra Field Expert", "Q&A Generator", "Reviewer", "Reviewer"]
     assert all("budget" in error.message for error in result.errors)
-    # The two topics written before the budget ran out are kept, formatted but marked as not reviewed.
-    assert len(result.cards) == 2 * 9
+    # The two batches written before the budget ran out are kept, formatted but marked as not reviewed.
+    assert len(result.cards) == 3 * 9
     assert all(card.provenance.agents == ["Q&A Generator", "Formatter"] for card in result.cards)
 
 
@@ -169,8 +160,8 @@ def test_progress_events_arrive_in_order(fake_openai: FakeOpenAI) -> None:
         (type(e).__name__, e.role, e.topic) for e in events if not isinstance(e, CardsChanged | CardsReady)
     ]
     assert steps[:2] == [("StepStarted", "Topic Analyzer", ""), ("StepFinished", "Topic Analyzer", "")]
-    for topic in TOPICS:
-        order = [(kind, role) for kind, role, t in steps if t == topic]
+    for batch in BATCHES:
+        order = [(kind, role) for kind, role, t in steps if t == batch]
         roles = [role for kind, role in order if kind == "StepStarted"]
         assert roles[0] == "Q&A Generator" and roles[-2:] == ["Reviewer", "Formatter"]
         assert all(
@@ -183,5 +174,17 @@ def test_progress_events_arrive_in_order(fake_openai: FakeOpenAI) -> None:
     assert finished[-1].usage.requests == result.usage.requests
     assert all(isinstance(e, StepStarted | StepFinished | CardsChanged | CardsReady) for e in events)
     changed = [e for e in events if isinstance(e, CardsChanged)]
-    assert len(changed) == 5 and all(e.changes == ["Card 1: shorter answer."] for e in changed)
+    assert len(changed) == 3 and all(e.changes == ["Card 1: shorter answer."] for e in changed)
     assert str(finished[-1]).startswith("Formatter: ")
+
+
+def test_a_request_beyond_the_stated_context_window_is_one_warning_not_a_failure(
+    fake_openai: FakeOpenAI,
+) -> None:
+    result = run(fake_openai, Crew(cards_per_topic=2), llm={"context_window": 1_024})
+
+    [warning] = result.errors
+    assert warning.step == "context window"
+    assert "more than the 1,024 the settings give" in warning.message and "num_ctx" in warning.message
+    assert len(result.cards) == 5 * 2, "the run goes on"
+    assert not run(fake_openai, Crew(cards_per_topic=2), llm={"context_window": 16_000}).errors

@@ -3,14 +3,17 @@ keeps finished cards, the run's time limit, listeners, and regeneration of selec
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import threading
 import time
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 
 from addon.pipeline import (
+    Card,
     CardsReady,
     PipelineRun,
     ProgressEvent,
@@ -19,10 +22,22 @@ from addon.pipeline import (
     StepFinished,
     apply_regeneration,
 )
-from addon.pipeline.models import ClozeCard
+from addon.pipeline.models import BasicCard, ClozeCard
 
-from .fake_openai import FakeOpenAI, Request
-from .pipeline_crew import FIVE_TOPICS, Crew, cards_in, long_text, run, settings_for, source_of, task
+from .fake_openai import FakeOpenAI, Reply, Request
+from .pipeline_crew import (
+    FIVE_TOPICS,
+    Crew,
+    cards_in,
+    is_excerpt_of,
+    long_text,
+    made_up_word,
+    run,
+    settings_for,
+    source_of,
+    task,
+)
+from .test_pipeline_routes import BATCHES
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -56,10 +71,7 @@ def test_cancel_from_another_thread_returns_soon_with_every_card_made(fake_opena
 
     assert time.monotonic() - started < 1.0
     assert result.cancelled
-    assert len(result.cards) == 45 and all(card.fields for card in result.cards)
-    reviewed = [card for card in result.cards if "Reviewer" in card.provenance.agents]
-    assert len(reviewed) == 9, "one topic was reviewed; the others' cards are formatted without review"
-    assert all("Formatter" in card.provenance.agents for card in result.cards)
+    assert_one_batch_reviewed(result.cards)
 
 
 def test_cancel_before_the_run_starts_gives_an_empty_cancelled_result(fake_openai: FakeOpenAI) -> None:
@@ -82,8 +94,17 @@ def test_the_run_timeout_keeps_every_card_made_and_says_so(fake_openai: FakeOpen
     assert not result.cancelled
     assert [error.step for error in result.errors] == ["run"]
     assert "1.5 s" in result.errors[0].message
-    assert len(result.cards) == 45 and all(card.fields for card in result.cards)
-    assert sum("Reviewer" in card.provenance.agents for card in result.cards) == 9
+    assert_one_batch_reviewed(result.cards)
+
+
+def assert_one_batch_reviewed(cards: list[Card]) -> None:
+    """Every card made is there, formatted (9 per topic); those reviewed are one batch's."""
+    assert len(cards) == 45 and all(card.fields for card in cards)
+    assert all("Formatter" in card.provenance.agents for card in cards)
+    reviewed = [card for card in cards if "Reviewer" in card.provenance.agents]
+    topics = sorted({card.provenance.topic for card in reviewed})
+    assert topics in [sorted(batch.split("; ")) for batch in BATCHES]
+    assert len(reviewed) == 9 * len(topics), "one batch was reviewed; the others' cards were formatted"
 
 
 def test_listeners_run_on_the_worker_thread_and_cannot_break_the_run(fake_openai: FakeOpenAI) -> None:
@@ -142,7 +163,7 @@ def test_regeneration_asks_only_for_the_cards_and_reviews_only_them(fake_openai:
 
     assert [schema for schema, _ in crew.seen] == ["Revision", "Review"]
     revision = crew.requests("Revision")[0]
-    assert source_of(revision) == FIVE_TOPICS.strip()
+    assert is_excerpt_of(source_of(revision), FIVE_TOPICS), "the passages the cards are about"
     assert task(revision).startswith('The learner\'s feedback: "in German"\n')
     assert len(cards_in(revision)) == 2 and len(cards_in(crew.requests("Review")[0])) == 2
     assert "Keep each card in the language it is written in." in task(crew.requests("Review")[0])
@@ -153,7 +174,7 @@ def test_regenerated_cards_split_or_dropped_by_the_reviewer(fake_openai: FakeOpe
     chosen = first.cards[:2]
 
     def split_first_drop_second(cards: list[dict[str, Any]]) -> dict[str, Any]:
-        halves = [{"kind": "basic", "question": f"Part {n}?", "answer": f"Part {n}"} for n in (1, 2)]
+        halves = [{"kind": "basic", "front": f"Part {n}?", "back": f"Part {n}", "extra": ""} for n in (1, 2)]
         return {
             "edits": [{"card": 1, "action": "split", "cards": halves}, {"card": 2, "action": "drop"}],
             "changes": ["split", "dropped"],
@@ -187,7 +208,7 @@ def test_regeneration_of_a_long_source_reads_only_the_cards_chunks(fake_openai: 
 # What the dialog relies on: batches streamed as they finish, a completion callback, exact replacement ids
 
 
-def test_each_topic_s_cards_arrive_as_it_finishes_and_on_done_comes_last(fake_openai: FakeOpenAI) -> None:
+def test_each_batch_s_cards_arrive_as_it_finishes_and_on_done_comes_last(fake_openai: FakeOpenAI) -> None:
     fake_openai.handler = Crew(cards_per_topic=2)
     ready: list[CardsReady] = []
     done: list[tuple[int, bool]] = []
@@ -207,8 +228,10 @@ def test_each_topic_s_cards_arrive_as_it_finishes_and_on_done_comes_last(fake_op
     while not done and time.monotonic() < deadline:
         time.sleep(0.01)
 
-    assert len(ready) == 5 and {event.batch for event in ready} == {(0, n) for n in range(5)}
-    assert [event.topics_done for event in ready] == [1, 2, 3, 4, 5]
+    assert len(ready) == 3 and {event.batch for event in ready} == {(0, n) for n in range(3)}
+    assert sorted(event.topic for event in ready) == sorted(BATCHES)
+    topics = [len(event.topic.split("; ")) for event in ready]
+    assert [event.topics_done for event in ready] == list(itertools.accumulate(topics)), "topics done"
     assert {event.topics_total for event in ready} == {5}
     streamed = {card.id for event in ready for card in event.cards}
     assert streamed == {card.id for card in result.cards}
@@ -245,34 +268,111 @@ def assert_streamed_as_result(batches: list[CardsReady], result: RunResult) -> N
     assert [card.fields for card in streamed] == [card.fields for card in result.cards]
 
 
-@pytest.mark.parametrize("end", ["Stop", "time limit"])
-def test_batches_formatted_at_the_end_of_a_stopped_run_are_streamed_once_before_on_done(
-    fake_openai: FakeOpenAI, end: str
-) -> None:
-    fake_openai.handler = Crew(delay=first_fast_then_slow("Review", 30.0))
+def run_ending(
+    fake_openai: FakeOpenAI, handler: Callable[[Request], Reply], end: str
+) -> tuple[RunResult, list[CardsReady]]:
+    """A run of SOURCE whose first Review is answered at once and the others after 30 s, ended as `end` says:
+    "Stop" once a batch is streamed, "time limit" after 1.5 s, or "done" (no Review held back)."""
+    delay = first_fast_then_slow("Review", 0.0 if end == "done" else 30.0)
+
+    def held(request: Request) -> Reply:
+        return dataclasses.replace(handler(request), delay=delay(request.schema_name, request))
+
+    fake_openai.handler = held
     listener = Listener()
     settings = settings_for(fake_openai, run_timeout=1.5 if end == "time limit" else 600)
     run_ = PipelineRun([SOURCE], settings, on_event=listener.on_event, on_done=listener.on_done)
     run_.start()
     if end == "Stop":
         deadline = time.monotonic() + 20
-        while not listener.log and time.monotonic() < deadline:  # one topic reviewed and formatted
+        while not listener.log and time.monotonic() < deadline:  # one batch reviewed and formatted
             time.sleep(0.01)
         run_.cancel()
     result = run_.result(timeout=10)
-    batches = listener.batches()
+    return result, listener.batches()
+
+
+@pytest.mark.parametrize("end", ["Stop", "time limit"])
+def test_batches_formatted_at_the_end_of_a_stopped_run_are_streamed_once_before_on_done(
+    fake_openai: FakeOpenAI, end: str
+) -> None:
+    result, batches = run_ending(fake_openai, Crew(), end)
 
     assert len(result.cards) == 45
-    assert sorted(event.batch for event in batches) == [(0, n) for n in range(5)], "each batch once"
+    assert sorted(event.batch for event in batches) == [(0, n) for n in range(3)], "each batch once"
     assert all("Reviewer" in card.provenance.agents for card in batches[0].cards)
     assert_streamed_as_result(batches, result)
+
+
+SHARED = {"kind": "basic", "front": "What do all five indicators read?", "back": "Price history", "topic": 1}
+"""A card the Q&A Generator writes in every batch."""
+
+
+def with_shared_card(crew: Crew) -> Callable[[Request], Reply]:
+    def reply(request: Request) -> Reply:
+        answer = crew(request)
+        if request.schema_name != "CardDrafts":
+            return answer
+        return dataclasses.replace(answer, data={"cards": [*answer.data["cards"], SHARED]})
+
+    return reply
+
+
+@pytest.mark.parametrize("end", ["done", "Stop", "time limit"])
+def test_a_card_repeated_across_batches_is_streamed_once_and_is_in_the_result_once(
+    fake_openai: FakeOpenAI, end: str
+) -> None:
+    """However the run ends, a repeat is dropped as its batch is finished, also when a stopped run formats
+    the batch without the LLM: the listener never gets it twice, and what it got is the result."""
+    result, batches = run_ending(fake_openai, with_shared_card(Crew()), end)
+
+    streamed = [card.draft for event in batches for card in event.cards]
+    assert [draft.question for draft in streamed if isinstance(draft, BasicCard)].count(
+        str(SHARED["front"])
+    ) == 1
+    assert len(result.cards) == 45 + 1
+    assert_streamed_as_result(batches, result)
+
+
+def test_a_bug_mid_run_keeps_every_batch_formatted_and_streamed(
+    fake_openai: FakeOpenAI, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An exception that is not a pipeline error (a bug) ends the run; it is one line of step "run", and the
+    cards made by then (at least those of the batch whose review failed) are formatted without the LLM and
+    streamed before on_done."""
+    from addon.pipeline.workflow import stages
+
+    review = stages.review
+
+    async def buggy_review(agents: Any, batch: Any, cards: Any, written: Any) -> Any:
+        if batch.index == 1:
+            raise RuntimeError("a bug\nwith a traceback's second line")
+        return await review(agents, batch, cards, written)
+
+    monkeypatch.setattr(stages, "review", buggy_review)
+    fake_openai.handler = Crew()
+    listener = Listener()
+    run_ = PipelineRun(
+        [SOURCE], settings_for(fake_openai), on_event=listener.on_event, on_done=listener.on_done
+    )
+    run_.start()
+    result = run_.result(timeout=20)
+
+    assert [(error.step, error.message) for error in result.errors] == [
+        ("run", "The run stopped on an unexpected error: RuntimeError: a bug")
+    ]
+    assert all(card.fields for card in result.cards)
+    failed = [card for card in result.cards if card.provenance.topic in BATCHES[1].split("; ")]
+    assert len(failed) == 18 and all(card.provenance.agents[-1] == "Formatter" for card in failed)
+    assert not any("Reviewer" in card.provenance.agents for card in failed)
+    assert_streamed_as_result(listener.batches(), result)
 
 
 def test_a_batch_formatted_again_is_streamed_again_and_its_last_cards_are_the_result(
     fake_openai: FakeOpenAI,
 ) -> None:
-    """The orchestrator formats, then reviews (the first topic's review comes back, the next never does):
-    the run's time limit leaves the first topic's reviewed cards to be formatted at the end."""
+    """The orchestrator formats, then reviews (the first batch's review comes back, the next never does):
+    the run's time limit leaves the first batch's reviewed cards to be formatted at the end."""
     decisions = ["Topic Analyzer", "Q&A Generator", "Formatter", "Reviewer", "END"]
     fake_openai.handler = Crew(decisions=decisions, delay=first_fast_then_slow("Review", 30.0))
     listener = Listener()
@@ -283,7 +383,7 @@ def test_a_batch_formatted_again_is_streamed_again_and_its_last_cards_are_the_re
     batches = listener.batches()
 
     assert [error.step for error in result.errors] == ["run"]
-    assert [event.batch for event in batches] == [(0, n) for n in range(5)] + [(0, 0)]
+    assert [event.batch for event in batches] == [(0, n) for n in range(3)] + [(0, 0)]
     assert batches[0].cards != batches[-1].cards
     assert_streamed_as_result(batches, result)
 
@@ -301,7 +401,10 @@ def test_on_done_is_called_for_a_cancelled_run_too(fake_openai: FakeOpenAI) -> N
 
 def test_regenerating_a_card_split_from_another_replaces_exactly_that_card(fake_openai: FakeOpenAI) -> None:
     def split_first(cards: list[dict[str, Any]]) -> dict[str, Any]:
-        halves = [{"kind": "basic", "question": f"Half {n}?", "answer": f"Half {n}"} for n in (1, 2)]
+        first = cards[0]["front"]  # halves of their own: a repeat of another card would be dropped
+        halves = [
+            {"kind": "basic", "front": f"{first} ({n})", "back": made_up_word(first, n)} for n in (1, 2)
+        ]
         return {"edits": [{"card": 1, "action": "split", "cards": halves}], "changes": ["split"]}
 
     first = run(fake_openai, Crew(cards_per_topic=2, review=split_first))

@@ -100,12 +100,12 @@ def test_notes_go_in_batches_with_notes_from_the_same_source_together() -> None:
 
 def test_rewrites_that_change_the_kind_or_give_several_cards_become_splits(fake_openai: FakeOpenAI) -> None:
     def odd_reviewer(notes: list[dict[str, Any]], feedback: str) -> dict[str, Any]:
-        as_cloze = {"kind": "cloze", "text": "The capital of France is {{c1::Paris}}"}
+        as_cloze = {"kind": "cloze", "front": "The capital of France is {{c1::Paris}}"}
         two = [
-            {"kind": "basic", "question": "A?", "answer": "a"},
-            {"kind": "basic", "question": "B?", "answer": "b"},
+            {"kind": "basic", "front": "A?", "back": "a"},
+            {"kind": "basic", "front": "B?", "back": "b"},
         ]
-        same = {"kind": "basic", "question": notes[2]["question"], "answer": notes[2]["answer"]}
+        same = {"kind": "basic", "front": notes[2]["front"], "back": notes[2]["back"]}
         return {
             "verdicts": [
                 {"note": 1, "verdict": "rewrite", "reasons": ["cloze is better"], "cards": [as_cloze]},
@@ -136,11 +136,11 @@ def test_hostile_rewrites_are_sanitized(fake_openai: FakeOpenAI) -> None:
                     "cards": [
                         {
                             "kind": "basic",
-                            "question": "Q?" + HOSTILE,
-                            "answer": "A" + HOSTILE,
+                            "front": "Q?" + HOSTILE,
+                            "back": "A" + HOSTILE,
                             "extra": HOSTILE,
                         },
-                        {"kind": "cloze", "text": "{{c1::Paris}}" + HOSTILE, "extra": HOSTILE},
+                        {"kind": "cloze", "front": "{{c1::Paris}}" + HOSTILE, "extra": HOSTILE},
                     ],
                 }
                 for note in notes
@@ -171,9 +171,9 @@ def test_code_cards_get_the_expert_and_a_failed_batch_leaves_its_notes_unreviewe
     fake_openai: FakeOpenAI,
 ) -> None:
     def rewrite_with_code(notes: list[dict[str, Any]], feedback: str) -> dict[str, Any]:
-        if any("broken" in note["question"] for note in notes):
+        if any("broken" in note["front"] for note in notes):
             raise RuntimeError("no reply for this batch")
-        card = {"kind": "basic", "question": "What does `prices.diff()` return?", "answer": "The changes"}
+        card = {"kind": "basic", "front": "What does `prices.diff()` return?", "back": "The changes"}
         return {
             "verdicts": [{"note": 1, "verdict": "rewrite", "reasons": ["name the call"], "cards": [card]}]
         }
@@ -188,14 +188,16 @@ def test_code_cards_get_the_expert_and_a_failed_batch_leaves_its_notes_unreviewe
             return Reply.error(400, str(error))
 
     fake_openai.handler = answer
-    notes = [basic(n, f"Question {n}?", "Answer") for n in range(1, 11)]
+    notes = [basic(1, "What gives the price changes?", "`prices.diff()` of the closing prices")]
+    notes += [basic(n, f"Question {n}?", "Answer") for n in range(2, 11)]
     notes += [basic(n, f"broken {n}?", "Answer") for n in range(11, 21)]
     result = asyncio.run(review_notes(notes, settings_for(fake_openai)))
 
     assert sorted(v.note_id for v in result.verdicts) == list(range(1, 11))
     assert [e.step for e in result.errors] == ["Reviewer: notes 11–20"]
-    [expert] = crew.requests("ExtraFields")
-    assert "prices.diff()" in task(expert)
+    [expert] = crew.requests("ExtraFields")  # the note shows code: the Expert writes the new card's extra
+    assert "What does `prices.diff()` return?" in task(expert)
+    assert "`prices.diff()` of the closing prices" in (source_of(expert) or ""), "checked against the note"
     assert "```python" in result.verdicts[0].cards[0].draft.extra
 
 

@@ -9,7 +9,7 @@ from addon.journal import Journal
 from addon.notes.apply_review import Flag, Rewrite, Split
 from addon.notes.review_notes import NoteSnapshot
 from addon.pipeline.cards.formatting import format_card
-from addon.pipeline.models import BasicCard, Card, ClozeCard, NoteCard, Verdict
+from addon.pipeline.models import BasicCard, Card, ClozeCard, NoteCard, ReviewVerdict
 from addon.reviews import ReviewRun, ReviewSession, change_of, existing_note, unfinished
 
 
@@ -49,7 +49,7 @@ def test_existing_notes_go_to_the_agents_as_markdown() -> None:
 def test_a_rewrite_writes_only_the_fields_whose_text_changed() -> None:
     run = new_run(snapshot())
     new = card(BasicCard(question="What is **RSI**?", answer="A momentum indicator", extra="Range 0-100"))
-    rows = run.put([Verdict(note_id=1, action="rewrite", cards=[new], reasons=["shorter"])])
+    rows = run.put([ReviewVerdict(note_id=1, action="rewrite", cards=[new], reasons=["shorter"])])
 
     row = run.rows[0]
     assert rows == [0] and row.accepted
@@ -68,9 +68,9 @@ def test_splits_flags_and_keeps() -> None:
     ]
     run.put(
         [
-            Verdict(note_id=1, action="split", cards=pieces),
-            Verdict(note_id=2, action="flag", flag="doubtful", reasons=["check the period"]),
-            Verdict(note_id=3, action="keep"),
+            ReviewVerdict(note_id=1, action="split", cards=pieces),
+            ReviewVerdict(note_id=2, action="flag", flag="doubtful", reasons=["check the period"]),
+            ReviewVerdict(note_id=3, action="keep"),
         ]
     )
     split, flag, keep = (change_of(row, run.markup(row)) for row in run.rows)
@@ -86,7 +86,7 @@ def test_a_run_survives_the_journal_and_resumes_with_what_is_left(tmp_path: Path
     journal = Journal(tmp_path, kind="review", payload=ReviewRun)
     session = ReviewSession.new(journal, [snapshot(1), snapshot(2)], "source")
     session.run.put(
-        [Verdict(note_id=1, action="rewrite", cards=[card(BasicCard(question="Q?", answer="A"))])]
+        [ReviewVerdict(note_id=1, action="rewrite", cards=[card(BasicCard(question="Q?", answer="A"))])]
     )
     session.save()
     journal.flush()
@@ -103,7 +103,7 @@ def test_a_run_survives_the_journal_and_resumes_with_what_is_left(tmp_path: Path
 def test_the_learners_edits_are_applied_and_kept_however_long(tmp_path: Path) -> None:
     journal = Journal(tmp_path, kind="review", payload=ReviewRun)
     session = ReviewSession.new(journal, [snapshot(1)], "source")
-    session.run.put([Verdict(note_id=1, action="keep")])
+    session.run.put([ReviewVerdict(note_id=1, action="keep")])
     row = session.run.rows[0]
     long_answer = "A momentum indicator. " * 100  # longer than any model may write: the learner may
     row.edits = [NoteCard(kind="basic", front="What is **RSI**?", back=long_answer)]

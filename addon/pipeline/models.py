@@ -6,7 +6,8 @@ downstream trusts raw LLM text.
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from functools import cache
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     AfterValidator,
@@ -16,6 +17,8 @@ from pydantic import (
     Field,
     StringConstraints,
     WithJsonSchema,
+    create_model,
+    model_validator,
 )
 
 from .roles import NEXT_STEPS
@@ -28,23 +31,25 @@ from .settings import Mode
 MAX_NAME = 200
 """A topic's name, a language."""
 MAX_ITEM = 300
-"""One subtopic, key concept, application, tag or line of changes."""
+"""A topic's key point or connection, a tag, a line of changes, a key idea the judge lists."""
 MAX_TEXT = 1_000
-"""A question, an answer, the Orchestrator's reason."""
+"""A question, an answer, the Orchestrator's reason, the judge's comment on a card."""
 MAX_CLOZE = 2_000
 """A cloze card's text."""
 MAX_EXTRA = 6_000
 """An Extra field: explanations and a code example."""
 MAX_LIST = 30
-"""Subtopics, key concepts, applications, tags of one card."""
+"""Key points, connections of one topic; tags of one card; key ideas one card teaches."""
 MAX_TOPICS = 40
-"""Topics in one analysis."""
+"""Topics in one analysis; key ideas the judge lists."""
 MAX_CARDS = 50
-"""Cards in one reply."""
+"""Cards in one reply, and verdicts in one judge's reply."""
 MAX_SPLIT = 10
 """Cards one card may be rewritten or split into."""
 MAX_EDITS = 100
 """Edits, extras or lines of changes in one reply."""
+MAX_DEFECTS = 8
+"""Defect letters on one card: there are eight."""
 
 Name = Annotated[str, StringConstraints(max_length=MAX_NAME)]
 Item = Annotated[str, StringConstraints(max_length=MAX_ITEM)]
@@ -60,6 +65,13 @@ def _cut(limit: int) -> BeforeValidator:
 
 Items = Annotated[list[Item], _cut(MAX_LIST), Field(max_length=MAX_LIST)]
 
+Importance = Annotated[
+    int,
+    AfterValidator(lambda value: min(max(value, 1), 3)),
+    WithJsonSchema({"type": "integer", "minimum": 1, "maximum": 3}),
+]
+"""1 to 3; a reply outside the range is clamped rather than refused."""
+
 
 class Source(BaseModel):
     """A piece of text to make cards from: pasted text or one Anki note."""
@@ -71,10 +83,21 @@ class Source(BaseModel):
 
 
 class Topic(BaseModel):
+    """A topic of the text, as the Topic Analyzer ranked it."""
+
     name: Name
-    subtopics: Items = Field(default_factory=list)
-    key_concepts: Items = Field(default_factory=list)
-    applications: Items = Field(default_factory=list)
+    importance: Importance = Field(
+        default=2, description="3: a central idea of the text; 2: a useful detail; 1: minor."
+    )
+    key_points: Items = Field(
+        default_factory=list,
+        description="What a learner should still know in six months, most important first; one idea each.",
+    )
+    connections: Items = Field(
+        default_factory=list,
+        description="Ideas that tie facts together, where the text supports them: a contrast between two "
+        "easily confused ideas, a why, a trade-off, the idea applied to the text's own example.",
+    )
 
 
 class Outline(BaseModel):
@@ -85,6 +108,8 @@ class Outline(BaseModel):
 
 
 class BasicCard(BaseModel):
+    """A question and its answer. `tags` are added to the note; agents do not write them."""
+
     kind: Literal["basic"] = "basic"
     question: Text
     answer: Text
@@ -100,14 +125,7 @@ class ClozeCard(BaseModel):
 
 
 CardDraft = Annotated[BasicCard | ClozeCard, Field(discriminator="kind")]
-Drafts = Annotated[list[CardDraft], _cut(MAX_CARDS), Field(max_length=MAX_CARDS)]
-Split = Annotated[list[CardDraft], _cut(MAX_SPLIT), Field(max_length=MAX_SPLIT)]
-
-
-class CardDrafts(BaseModel):
-    """The shape agents return cards in."""
-
-    cards: Drafts
+"""A card as the pipeline keeps it; agents write and read cards as `WrittenCard`s (agents/edits.py)."""
 
 
 class LintFinding(BaseModel):
@@ -171,37 +189,92 @@ class RunResult(BaseModel):
 
 
 # What the agents reply
+#
+# Small models follow flat schemas best: no oneOf, every field required in the schema (so a grammar-
+# constrained decoder always writes it), while validation still accepts a reply that leaves out a field
+# that has a default.
 
 
-class AnalyzedTopic(Topic):
+def _reply_schema(schema: dict[str, Any]) -> None:
+    schema["required"] = list(schema.get("properties", {}))
+    for value in schema.get("properties", {}).values():
+        value.pop("title", None)
+
+
+class Reply(BaseModel):
+    """Base of the models an LLM fills in."""
+
+    model_config = ConfigDict(json_schema_extra=_reply_schema)
+
+
+class AnalyzedTopic(Topic, Reply):
     code: bool = Field(
-        default=False, description="True when the topic involves code, commands, formulas or a procedure."
+        default=False,
+        description="True only when the source shows a code block or a command for this topic. Names in "
+        "backticks, a procedure or a formula told in words are not code.",
     )
 
 
-class TopicAnalysis(BaseModel):
+class TopicAnalysis(Reply):
     language: Name = Field(default="", description="Language of the source text, in English, e.g. 'German'.")
-    topics: Annotated[list[AnalyzedTopic], _cut(MAX_TOPICS), Field(max_length=MAX_TOPICS)]
+    topics: Annotated[list[AnalyzedTopic], _cut(MAX_TOPICS), Field(max_length=MAX_TOPICS)] = Field(
+        description="Most important first."
+    )
 
 
-class CardExtra(BaseModel):
+class WrittenCard(Reply):
+    """A card as the agents write and read it: one flat shape for both kinds."""
+
+    kind: Literal["basic", "cloze"] = Field(
+        description='"basic": a question and its answer; "cloze": a statement with {{c1::...}} deletions.'
+    )
+    front: ClozeText = Field(description="basic: the question. cloze: the statement with its deletions.")
+    back: Text = Field(default="", description="basic: the answer. cloze: empty.")
+    extra: Extra = Field(
+        default="",
+        description="Read after answering: empty, or one why or one pitfall in at most two sentences (40 "
+        "words), plus a code example of at most 8 lines only where the source shows code for it. Markdown.",
+    )
+
+    @model_validator(mode="after")
+    def _question_bound(self) -> WrittenCard:
+        """A front becomes a cloze text only as a cloze without a back (agents/edits.py `to_draft`); else it
+        is a question, with a question's bound."""
+        if len(self.front) > MAX_TEXT and (self.kind == "basic" or self.back.strip()):
+            raise ValueError(
+                f"front: a question has at most {MAX_TEXT:,} characters ({MAX_CLOZE:,} for a cloze)"
+            )
+        return self
+
+
+class GeneratedCard(WrittenCard):
+    topic: int = Field(default=1, description="Number of the topic the card belongs to.")
+
+
+class CardDrafts(Reply):
+    """The Q&A Generator's cards for a batch of topics, each naming its topic by number."""
+
+    cards: Annotated[list[GeneratedCard], _cut(MAX_CARDS), Field(max_length=MAX_CARDS)]
+
+
+class CardExtra(Reply):
     card: int = Field(description="Number of the card.")
-    extra: Extra = Field(description="The card's new extra field, Markdown.")
+    extra: Extra = Field(description='The card\'s new extra field, Markdown; "" keeps the current one.')
 
 
-class ExtraFields(BaseModel):
+class ExtraFields(Reply):
     extras: Annotated[list[CardExtra], _cut(MAX_EDITS), Field(max_length=MAX_EDITS)]
 
 
-class CardEdit(BaseModel):
+class CardEdit(Reply):
     card: int = Field(description="Number of the card this edit is about.")
     action: Literal["rewrite", "split", "drop"]
-    cards: Split = Field(
+    cards: Annotated[list[WrittenCard], _cut(MAX_SPLIT), Field(max_length=MAX_SPLIT)] = Field(
         default_factory=list, description="The new card (rewrite) or cards (split); empty for drop."
     )
 
 
-class Review(BaseModel):
+class Review(Reply):
     edits: Annotated[list[CardEdit], _cut(MAX_EDITS), Field(max_length=MAX_EDITS)] = Field(
         default_factory=list, description="Only the cards that change."
     )
@@ -214,8 +287,8 @@ class Revision(Review):
     """The Q&A Generator's answer to a learner's feedback: the same shape as a review, its own schema name."""
 
 
-class RepairedCard(BaseModel):
-    card: CardDraft
+class RepairedCard(Reply):
+    card: WrittenCard
 
 
 def _next_step(value: str) -> str:
@@ -229,9 +302,55 @@ NextStep = Annotated[
 ]
 
 
-class Decision(BaseModel):
+class Decision(Reply):
+    reason: Text = Field(default="", description="Why, in one short sentence.")
     next_agent: NextStep
-    reason: Text = ""
+
+
+@cache
+def decision_offering(choices: tuple[str, ...]) -> type[Decision]:
+    """A Decision whose schema offers only `choices` (the steps that can run now); one class per set."""
+    offered = Annotated[
+        str, AfterValidator(_next_step), WithJsonSchema({"type": "string", "enum": list(choices)})
+    ]
+    return create_model("Decision", __base__=Decision, next_agent=(offered, ...))
+
+
+# What the judge of `python -m addon.cli eval` replies
+
+Verdict = Literal["usable", "polish", "rework", "unusable"]
+"""Kirkby & Matuschak's four classes: usable as is, light polish, substantial rework, unusable."""
+Defect = Literal["F", "A", "M", "L", "T", "D", "X", "E"]
+
+
+class KeyIdea(Reply):
+    idea: Item = Field(description="One idea, in one line.")
+    integrating: bool = Field(
+        description="True for a contrast between similar ideas, a why, a trade-off or an application; false "
+        "for a plain fact."
+    )
+
+
+class KeyIdeas(Reply):
+    ideas: Annotated[list[KeyIdea], _cut(MAX_TOPICS), Field(max_length=MAX_TOPICS)] = Field(
+        description="Most important first."
+    )
+
+
+class CardVerdict(Reply):
+    card: int = Field(description="Number of the card.")
+    comment: Text = Field(default="", description="What is wrong, in a few words; empty for a good card.")
+    defects: Annotated[list[Defect], _cut(MAX_DEFECTS), Field(max_length=MAX_DEFECTS)] = Field(
+        default_factory=list
+    )
+    verdict: Verdict
+    ideas: Annotated[list[int], _cut(MAX_LIST), Field(max_length=MAX_LIST)] = Field(
+        default_factory=list, description="Numbers of the key ideas the card teaches."
+    )
+
+
+class Verdicts(Reply):
+    cards: Annotated[list[CardVerdict], _cut(MAX_CARDS), Field(max_length=MAX_CARDS)]
 
 
 # Re-reviewing existing notes: what goes in, what comes out, what the Reviewer replies
@@ -240,6 +359,8 @@ Action = Literal["keep", "rewrite", "split", "flag"]
 """keep: fine as it is; rewrite: new field values, same note; split: several new notes instead (the
 original is kept, tagged); flag: a problem the learner should decide on (ambiguous, doubtful, trivial)."""
 FlagReason = Literal["ambiguous", "doubtful", "trivial", "other"]
+Flag = Literal["", "ambiguous", "doubtful", "trivial", "other"]
+"""A flag's reason as the Reviewer writes it ("" for a rewrite or a split)."""
 
 
 class NoteCard(BaseModel):
@@ -277,7 +398,7 @@ class ExistingNote(BaseModel):
     """The note the source text is from: notes sharing a source are reviewed together, their source once."""
 
 
-class Verdict(BaseModel):
+class ReviewVerdict(BaseModel):
     """What the review suggests for one note, and why: the Reviewer's reasons, the note's lint findings."""
 
     note_id: int
@@ -293,25 +414,23 @@ class Verdict(BaseModel):
 
 
 class ReviewResult(BaseModel):
-    verdicts: list[Verdict] = Field(default_factory=list)
+    verdicts: list[ReviewVerdict] = Field(default_factory=list)
     usage: Usage = Field(default_factory=Usage)
     errors: list[StepError] = Field(default_factory=list)
     cancelled: bool = False
 
 
-class NoteVerdict(BaseModel):
-    note: int = Field(description="Number of the note this verdict is about.")
+class NoteVerdict(Reply):
+    note: int = Field(description="Number of the note.")
     verdict: Literal["rewrite", "split", "flag"]
-    reasons: Annotated[list[Item], _cut(MAX_LIST), Field(max_length=MAX_LIST)] = Field(
-        default_factory=list, description="Why, one short line each, for the learner."
-    )
-    flag: FlagReason | None = Field(default=None, description="For a flag: what is wrong.")
-    cards: Split = Field(
+    reasons: Items = Field(default_factory=list, description="Why, one short line each, for the learner.")
+    flag: Flag = Field(default="", description='For a flag, what is wrong; "" otherwise.')
+    cards: Annotated[list[WrittenCard], _cut(MAX_SPLIT), Field(max_length=MAX_SPLIT)] = Field(
         default_factory=list, description="The new card (rewrite) or cards (split); empty for a flag."
     )
 
 
-class NoteVerdicts(BaseModel):
+class NoteVerdicts(Reply):
     """The Reviewer's verdicts on existing notes; notes it does not list are kept as they are."""
 
     verdicts: Annotated[list[NoteVerdict], _cut(MAX_EDITS), Field(max_length=MAX_EDITS)] = Field(

@@ -18,7 +18,7 @@ class Role(StrEnum):
 JOBS: dict[Role, str] = {
     Role.TOPIC_ANALYZER: "breaks the text down into topics. Runs first.",
     Role.QA_GENERATOR: "writes cards for every topic. Needs topics.",
-    Role.CODE_EXPERT: "adds code examples and explanations to cards that involve code or procedures.",
+    Role.CODE_EXPERT: "writes the extra of cards on code topics. After the Q&A Generator, before Reviewer.",
     Role.REVIEWER: "checks and improves the cards. Needs cards.",
     Role.FORMATTER: "turns cards into importable notes, repairing broken ones. Runs after the review.",
 }

@@ -38,6 +38,11 @@ class LLMSettings(BaseModel):
     price_per_million_prompt: float | None = Field(default=None, ge=0, le=10_000)
     price_per_million_completion: float | None = Field(default=None, ge=0, le=10_000)
 
+    @property
+    def reply_tokens(self) -> int:
+        """The token limit sent with every request: `max_reply_tokens`, and at most half the context."""
+        return min(self.max_reply_tokens, self.context_window // 2)
+
     @field_validator("base_url")
     @classmethod
     def _web_address(cls, value: str) -> str:

@@ -74,15 +74,17 @@ def add_basic_note(mw, front: str, back: str, deck: str = "Default") -> Any:
     return note
 
 
-def slow_after_first_topic(schema: str, request: Request) -> float:
-    return 3.0 if schema == "Review" and "Relative Strength Index" not in task(request) else 0.0
+def slow_after_first_batch(schema: str, request: Request) -> float:
+    """The Reviewer answers at once for the first batch (RSI and MACD), after 3 s for the others."""
+    first = task(request).startswith("Topics: Relative Strength Index;")
+    return 3.0 if schema == "Review" and not first else 0.0
 
 
 # Generating from text
 
 
 def test_cards_stream_in_render_and_add_in_one_undoable_step(mw, qtbot, dialog, fake_openai) -> None:
-    fake_openai.handler = Crew(cards_per_topic=3, delay=slow_after_first_topic)
+    fake_openai.handler = Crew(cards_per_topic=3, delay=slow_after_first_batch)
     notes_before = mw.col.note_count()
     dialog.set_source_text(FIVE_TOPICS, "Indicators")
 
@@ -191,24 +193,52 @@ def test_regenerate_selected_cards_with_feedback(mw, qtbot, dialog, fake_openai)
     assert "2 cards made again" in dialog.status_text()
 
 
-def test_cards_repeated_within_a_run_are_flagged_when_it_ends(mw, qtbot, dialog, fake_openai) -> None:
+def one_card_a_batch(write: Any) -> Crew:
+    """A crew whose Q&A Generator writes one card a batch, `write(batch number)`: the batches of FIVE_TOPICS
+    are known (tests/test_pipeline_routes.py), so the rows come in that order."""
+    from tests.pipeline_crew import topics_of
+    from tests.test_pipeline_routes import BATCHES
+
+    def cards(request: Request) -> Reply:
+        names = "; ".join(topic["name"] for topic in topics_of(request))
+        return Reply.json({"cards": [{**write(BATCHES.index(names)), "topic": 1}]})
+
     crew = Crew(cards_per_topic=1)
-    card_for_topic = crew._carddrafts
+    crew._carddrafts = cards  # type: ignore[method-assign]
+    return crew
 
-    def same_card_everywhere(request: Request) -> Reply:
-        return Reply.json(
-            {"cards": [{"kind": "basic", "question": "What is a momentum indicator?", "answer": "RSI"}]}
-        )
 
-    crew._carddrafts = same_card_everywhere  # type: ignore[method-assign]
-    fake_openai.handler = crew
+def test_a_card_repeated_in_every_batch_reaches_the_window_once(mw, qtbot, dialog, fake_openai) -> None:
+    card = {"kind": "basic", "front": "What is a momentum indicator?", "back": "RSI", "extra": ""}
+    fake_openai.handler = one_card_a_batch(lambda batch: card)
     generate(qtbot, dialog)
-    crew._carddrafts = card_for_topic  # type: ignore[method-assign]
+
+    assert dialog.model.rowCount() == 1, "the run drops a card that repeats one finished before it"
+    assert [draft.card.draft.question for draft in dialog.drafts()] == [card["front"]]
+
+
+def test_cards_nearly_alike_across_batches_are_flagged_when_the_run_ends(
+    mw, qtbot, dialog, fake_openai
+) -> None:
+    question = (
+        "Which momentum indicator, computed over 14 periods, shows overbought conditions above 70 on a 0 to "
+        "100 scale?"
+    )
+    variants = [
+        question,
+        question.replace("computed", "as computed"),
+        question.replace("shows", "then shows"),
+    ]
+    answers = ["RSI", "Relative Strength Index", "Wilder oscillator"]  # different answers: all three stay
+    fake_openai.handler = one_card_a_batch(
+        lambda batch: {"kind": "basic", "front": variants[batch], "back": answers[batch], "extra": ""}
+    )
+    generate(qtbot, dialog)
 
     flags = [dialog.model.data(dialog.model.index(row, 3)) for row in range(dialog.model.rowCount())]
-    assert flags[0] == "" and all(flag.startswith("⚠") for flag in flags[1:]), flags
-    tip = dialog.model.data(dialog.model.index(1, 3), Qt.ItemDataRole.ToolTipRole)
-    assert "Same front as card 1." in tip
+    assert len(flags) == 3 and flags[0] == "" and flags[2].startswith("⚠"), flags
+    tip = dialog.model.data(dialog.model.index(2, 3), Qt.ItemDataRole.ToolTipRole)
+    assert "Asks nearly the same as card 1" in tip
 
 
 def test_stop_with_no_cards_says_stopped(mw, qtbot, dialog, fake_openai) -> None:
@@ -225,10 +255,10 @@ def test_stop_with_no_cards_says_stopped(mw, qtbot, dialog, fake_openai) -> None
 
 
 def test_stop_mid_run_keeps_every_card_made_each_once_in_run_order(mw, qtbot, dialog, fake_openai) -> None:
-    fake_openai.handler = Crew(cards_per_topic=3, delay=slow_after_first_topic)
+    fake_openai.handler = Crew(cards_per_topic=3, delay=slow_after_first_batch)
     dialog.set_source_text(FIVE_TOPICS, "Indicators")
     dialog.generate_button.click()
-    qtbot.waitUntil(lambda: dialog.model.rowCount() == 3, timeout=30_000)  # the first topic, reviewed
+    qtbot.waitUntil(lambda: dialog.model.rowCount() == 6, timeout=30_000)  # the first batch, reviewed
 
     dialog.cancel_button.click()
     qtbot.waitUntil(lambda: dialog.run_state != "running", timeout=5_000)
@@ -236,8 +266,8 @@ def test_stop_mid_run_keeps_every_card_made_each_once_in_run_order(mw, qtbot, di
     drafts = dialog.drafts()
     assert dialog.status_text().startswith("Stopped. 15 cards kept")
     assert len(drafts) == 15 and len({draft.card.id for draft in drafts}) == 15
-    assert [draft.batch for draft in drafts] == [(0, n) for n in range(5) for _ in range(3)], (
-        "the topics not reviewed yet streamed in too, formatted without the LLM"
+    assert [draft.batch for draft in drafts] == [(0, 0)] * 6 + [(0, 1)] * 6 + [(0, 2)] * 3, (
+        "the batches not reviewed yet streamed in too, formatted without the LLM"
     )
     assert all(draft.card.fields for draft in drafts)
 
@@ -447,17 +477,17 @@ def test_the_editor_button_in_the_add_window_generates_from_the_unsaved_note(
 def test_closing_mid_run_keeps_the_finished_cards_for_next_time(
     mw, qtbot, configured, drafts_folder, fake_openai
 ) -> None:
-    fake_openai.handler = Crew(cards_per_topic=2, delay=slow_after_first_topic)
+    fake_openai.handler = Crew(cards_per_topic=2, delay=slow_after_first_batch)
     dialog = open_dialog(mw, qtbot)
     dialog.set_source_text(FIVE_TOPICS, "Indicators")
     dialog.generate_button.click()
-    qtbot.waitUntil(lambda: dialog.model.rowCount() == 2, timeout=30_000)
+    qtbot.waitUntil(lambda: dialog.model.rowCount() == 4, timeout=30_000)
 
     dialog.reject()  # mid-run: the run stops, what finished is journaled
     qtbot.wait(1500)
     [path] = drafts_folder.glob("generate-*.json")
     saved = json.loads(path.read_text())["payload"]
-    assert saved["status"] == "stopped" and len(saved["cards"]) >= 2
+    assert saved["status"] == "stopped" and len(saved["cards"]) >= 4
 
     dialog = open_dialog(mw, qtbot)
     try:

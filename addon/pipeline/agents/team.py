@@ -7,8 +7,7 @@ and come back as edits by number (edits.py).
 
 from __future__ import annotations
 
-import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TypeVar
 
@@ -18,24 +17,24 @@ from pydantic import BaseModel
 from ..llm.client import LLMClient
 from ..llm.slots import Slots
 from ..models import (
-    BasicCard,
     CardDraft,
     CardDrafts,
     Decision,
     ExistingNote,
     ExtraFields,
+    GeneratedCard,
     LintFinding,
-    NoteCard,
     NoteVerdicts,
     RepairedCard,
     Review,
     Revision,
     Topic,
     TopicAnalysis,
+    decision_offering,
 )
 from ..roles import Role
 from . import prompts
-from .edits import numbered, to_json
+from .edits import numbered, to_draft, to_json
 
 T = TypeVar("T", bound=BaseModel)
 
@@ -43,53 +42,90 @@ FIRST, EARLY, LAST = 0, 1, 2
 """Request priorities (`Slots`): the fewer requests still follow a request in its topic, the later it goes."""
 
 
+CARD_BUDGET = {3: 8, 2: 5, 1: 2}
+"""The most cards a topic gets, by importance; fewer when the Topic Analyzer planned fewer points."""
+
+
+def card_budget(topic: Topic) -> int:
+    planned = len(topic.key_points) + len(topic.connections)
+    return min(planned, CARD_BUDGET[topic.importance]) if planned else CARD_BUDGET[topic.importance]
+
+
+def _unchecked(messages: Sequence[ChatMessage]) -> None:
+    pass
+
+
 @dataclass
 class Agents:
-    """The agents of one run. `slots` bounds how many requests run at once across all steps."""
+    """The agents of one run. `slots` bounds how many requests run at once across all steps; `check` sees
+    every request's messages before it is sent (the run's context-window check)."""
 
     llm: LLMClient
     slots: Slots
+    check: Callable[[Sequence[ChatMessage]], None] = _unchecked
 
     async def analyze(self, text: str, *, part: str = "") -> TopicAnalysis:
-        task = "List the topics of the source." + (f" {part}" if part else "")
-        return await self._ask(TopicAnalysis, prompts.TOPIC_ANALYZER, Role.TOPIC_ANALYZER, FIRST, text, task)
+        task = "Plan the topics of the source." + (f" {part}" if part else "")
+        return await self._ask(TopicAnalysis, prompts.TOPIC_ANALYZER, Role.TOPIC_ANALYZER, FIRST, task, text)
 
     async def generate(
-        self, text: str, topic: Topic, *, other_topics: Sequence[str], language: str | None
-    ) -> list[CardDraft]:
-        task = (
-            f"Write flashcards for this topic:\n{to_json(topic.model_dump(include=_TOPIC_FIELDS))}\n"
-            f"Other topics (not yours): {to_json(list(other_topics))}\n{prompts.language_rule(language)}"
+        self, text: str, topics: Sequence[Topic], *, other_topics: Sequence[str], language: str | None
+    ) -> list[GeneratedCard]:
+        """The cards of a batch of topics; each names its topic by number, from 1 (`GeneratedCard.topic`)."""
+        listed = [
+            to_json(
+                {"topic": number, **topic.model_dump(include=_TOPIC_FIELDS), "most_cards": card_budget(topic)}
+            )
+            for number, topic in enumerate(topics, start=1)
+        ]
+        task = "\n".join(
+            [
+                "Your topics:",
+                *listed,
+                f"Other topics (not yours): {to_json(list(other_topics))}",
+                prompts.language_rule(language),
+            ]
         )
-        step = f"{Role.QA_GENERATOR}: {topic.name}"
-        return (await self._ask(CardDrafts, prompts.QA_GENERATOR, step, EARLY, text, task)).cards
+        step = f"{Role.QA_GENERATOR}: {'; '.join(topic.name for topic in topics)}"
+        return (await self._ask(CardDrafts, prompts.QA_GENERATOR, step, EARLY, task, text)).cards
 
-    async def enrich(self, drafts: Sequence[CardDraft], *, topic: str, language: str | None) -> ExtraFields:
+    async def enrich(
+        self, text: str, drafts: Sequence[CardDraft], *, topics: str, language: str | None
+    ) -> ExtraFields:
         task = (
-            f"Topic: {topic}\nWrite the extra field of each of these cards:\n{numbered(drafts)}\n"
+            f"Topics: {topics}\nWrite the extra field of each of these cards:\n{numbered(drafts)}\n"
             f"{prompts.language_rule(language, keep=True)}"
         )
-        return await self._ask(
-            ExtraFields, prompts.CODE_EXPERT, f"{Role.CODE_EXPERT}: {topic}", EARLY, None, task
-        )
+        step = f"{Role.CODE_EXPERT}: {topics}"
+        return await self._ask(ExtraFields, prompts.CODE_EXPERT, step, EARLY, task, text)
 
     async def review(
         self,
+        text: str,
         drafts: Sequence[CardDraft],
         findings: Sequence[Sequence[LintFinding]],
         *,
-        topic: str,
+        topics: str,
+        others: Sequence[str] = (),
         language: str | None,
     ) -> Review:
-        task = (
-            f"Review these cards:\n{numbered(drafts, findings)}\n{prompts.language_rule(language, keep=True)}"
-        )
-        return await self._ask(Review, prompts.REVIEWER, f"{Role.REVIEWER}: {topic}", LAST, None, task)
+        """`others` are cards of other topics, written before, that look close to these, one line each."""
+        lines = [f"Topics: {topics}"]
+        if others:
+            lines += ["Cards of other topics that look close to these (they stay; do not repeat them):"]
+            lines += others
+        lines += [
+            "Review these cards:",
+            numbered(drafts, findings),
+            prompts.language_rule(language, keep=True),
+        ]
+        task = "\n".join(lines)
+        return await self._ask(Review, prompts.REVIEWER, f"{Role.REVIEWER}: {topics}", LAST, task, text)
 
     async def repair(self, draft: CardDraft, findings: Sequence[LintFinding], *, topic: str) -> CardDraft:
         task = f"Fix this card:\n{numbered([draft], [findings])}"
         step = f"{Role.FORMATTER}: {topic}"
-        return (await self._ask(RepairedCard, prompts.FORMATTER, step, LAST, None, task)).card
+        return to_draft((await self._ask(RepairedCard, prompts.FORMATTER, step, LAST, task)).card)
 
     async def revise(
         self, text: str, drafts: Sequence[CardDraft], feedback: str, *, language: str | None
@@ -98,7 +134,7 @@ class Agents:
             f"The learner's feedback: {to_json(feedback)}\nRevise these cards:\n{numbered(drafts)}\n"
             f"{prompts.language_rule(language, keep=True)}"
         )
-        return await self._ask(Revision, prompts.REVISER, f"{Role.QA_GENERATOR}: feedback", EARLY, text, task)
+        return await self._ask(Revision, prompts.REVISER, f"{Role.QA_GENERATOR}: feedback", EARLY, task, text)
 
     async def rereview(
         self,
@@ -116,7 +152,7 @@ class Agents:
         source = "\n\n".join(f"[{label}]\n{text}" for text, label in labels.items()) if sources else None
         lines = []
         for number, (note, found) in enumerate(zip(notes, findings, strict=True), start=1):
-            item: dict[str, object] = {"note": number, **_card_fields(note.card)}
+            item: dict[str, object] = {"note": number, **note.card.model_dump()}
             if not note.has_extra:
                 item["no_extra"] = True
             if note.source in labels:
@@ -126,42 +162,21 @@ class Agents:
             lines.append(to_json(item))
         rules = [prompts.feedback_rule(feedback)] if feedback else []
         task = "\n".join(["Review these notes:", *lines, *rules, prompts.language_rule(language, keep=True)])
-        return await self._ask(NoteVerdicts, prompts.REREVIEWER, step, EARLY, source, task)
+        return await self._ask(NoteVerdicts, prompts.REREVIEWER, step, EARLY, task, source)
 
-    async def decide(self, state: str) -> Decision:
+    async def decide(self, state: str, choices: Sequence[str]) -> Decision:
+        """The next step, chosen among `choices`: the only ones the reply's schema offers."""
         task = f"The state of the work:\n{state}\nWhich agent works next?"
-        return await self._ask(Decision, prompts.ORCHESTRATOR, Role.ORCHESTRATOR, FIRST, None, task)
+        schema = decision_offering(tuple(choices))
+        return await self._ask(schema, prompts.ORCHESTRATOR, Role.ORCHESTRATOR, FIRST, task)
 
     async def _ask(
-        self, output_cls: type[T], system: str, step: str, priority: int, source: str | None, task: str
+        self, output_cls: type[T], system: str, step: str, priority: int, task: str, source: str | None = None
     ) -> T:
-        parts = [prompts.source_message(source), task] if source is not None else [task]
-        messages: list[ChatMessage] = prompts.messages(system, *parts)
+        messages = prompts.request(system, task, source=source)
+        self.check(messages)
         async with self.slots(priority):
             return await self.llm.structured(output_cls, messages, step=step)
 
 
-_CODE = re.compile(
-    r"```|`[^`\n]+`|\b[A-Za-z_][\w.]*\([^()\n]*\)|^\s*(?:def|class|import|from|function|const|let|var|"
-    r"SELECT|sudo|pip|npm|git|cd|\$)\s",
-    re.MULTILINE,
-)
-
-
-def needs_code_expert(draft: CardDraft, *, code_topic: bool) -> bool:
-    """Whether the Code and Extra Field Expert should write this card's extra: its topic involves code or a
-    procedure (the Topic Analyzer says so), or the card itself shows code."""
-    if code_topic:
-        return True
-    text = f"{draft.question}\n{draft.answer}" if isinstance(draft, BasicCard) else draft.text
-    return bool(_CODE.search(f"{text}\n{draft.extra}"))
-
-
-_TOPIC_FIELDS = {"name", "subtopics", "key_concepts", "applications"}
-
-
-def _card_fields(card: NoteCard) -> dict[str, str]:
-    """An existing note's card as the agents read cards (the draft's field names)."""
-    if card.kind == "cloze":
-        return {"kind": "cloze", "text": card.front, "extra": card.extra}
-    return {"kind": "basic", "question": card.front, "answer": card.back, "extra": card.extra}
+_TOPIC_FIELDS = {"name", "key_points", "connections"}

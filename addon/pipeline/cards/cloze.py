@@ -113,3 +113,26 @@ def marker_spans(text: str) -> list[tuple[int, int]]:
     for deletion in scan(text).deletions:
         spans += [(deletion.start, deletion.content_start), (deletion.end - 2, deletion.end)]
     return sorted(spans)
+
+
+def numbers(text: str) -> list[int]:
+    """The cloze numbers of `text`, each once, in order: one card per number."""
+    return sorted({deletion.number for deletion in scan(text).deletions})
+
+
+def front_of(text: str, number: int) -> str:
+    """The front of card `number` as Anki shows it: its deletions blanked ("[...]", or the hint as "[hint]"),
+    the others showing their answers."""
+    parts, position = [], 0
+    for deletion in scan(text).deletions:
+        if deletion.start < position:  # nested in a deletion handled already
+            continue
+        parts.append(text[position : deletion.start])
+        inner = text[deletion.content_start : deletion.content_start + len(deletion.answer)]
+        if deletion.number == number:
+            parts.append(f"[{deletion.hint}]" if deletion.hint else "[...]")
+        else:
+            parts.append(front_of(inner, number))
+        position = deletion.end
+    parts.append(text[position:])
+    return "".join(parts)

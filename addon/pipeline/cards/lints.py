@@ -21,10 +21,23 @@ from bs4 import BeautifulSoup
 
 from ..models import BasicCard, Card, CardDraft, ClozeCard, LintFinding
 from . import cloze
-from .render import code_language, find_lexer, markdown_to_html
+from .render import RenderError, code_language, find_lexer, markdown_to_html
+from .similarity import Corpus, stems, words_of
 
 MAX_ANSWER_WORDS = 15
 MAX_ENUMERATED_ITEM_WORDS = 4
+MAX_EXTRA_WORDS = 50
+"""The prompts ask for at most 40 words of Extra; the lint leaves some slack."""
+MAX_EXTRA_CODE_LINES = 12
+ANSWER_IN_QUESTION = 0.75
+"""The share of an answer's meaningful words that, found in the question, give the answer away."""
+CLOZE_LEAK = 0.5
+"""The share of a deletion's meaningful words that, visible on its card, give it away."""
+MAX_CLOZE_NUMBERS = 2
+NEAR_DUPLICATE = 0.72
+"""Similarity (`similarity.Corpus`) from which two cards count as asking the same thing."""
+FORMULA = re.compile(r"\$\$.+?\$\$|\\\[.+?\\\]|\\\(.+?\\\)|\$[^$\n]+\$", re.DOTALL)
+"""A formula: $$…$$, \\[…\\], \\(…\\) (MathJax, as Anki reads it) or $…$ (as Markdown sources write it)."""
 
 
 @dataclass(frozen=True)
@@ -90,8 +103,8 @@ def with_cross_card_lints(
 
     Cheap next to `lint_cards`: the per-card lints are kept, not run again.
     """
-    redone = [[finding for finding in own if finding.lint_id != DUPLICATE_CARD] for own in findings]
-    for index, finding in _duplicate_fronts(drafts):
+    redone = [[finding for finding in own if finding.lint_id not in CROSS_CARD] for own in findings]
+    for index, finding in (*_duplicate_fronts(drafts), *_near_duplicates(drafts)):
         redone[index].append(finding)
     return redone
 
@@ -119,6 +132,18 @@ def _front(draft: CardDraft) -> tuple[str, str]:
     return ("question", draft.question) if isinstance(draft, BasicCard) else ("text", draft.text)
 
 
+def front_text(draft: CardDraft) -> str:
+    """What the card shows before the answer: the question, or the cloze text."""
+    return _front(draft)[1]
+
+
+def answer_text(draft: CardDraft) -> str:
+    """What the learner has to recall: the answer, or the cloze's deleted words."""
+    if isinstance(draft, BasicCard):
+        return draft.answer
+    return " ".join(deletion.answer for deletion in cloze.scan(draft.text).deletions)
+
+
 def _soup(text: str) -> BeautifulSoup:
     return BeautifulSoup(markdown_to_html(text), "html.parser")
 
@@ -131,9 +156,20 @@ def _prose(text: str) -> str:
     return soup.get_text(" ")
 
 
+def card_text(draft: CardDraft) -> str:
+    """What a card asks and answers, as one text: question and answer, or the cloze with its answers."""
+    if isinstance(draft, BasicCard):
+        return f"{draft.question} {draft.answer}"
+    return cloze.strip_markers(draft.text)
+
+
 def normalize(text: str) -> str:
     """Text as compared across cards: cloze markers, markup and punctuation gone, case folded."""
-    plain = _soup(cloze.strip_markers(text)).get_text(" ")
+    stripped = cloze.strip_markers(text)
+    try:
+        plain = _soup(stripped).get_text(" ")
+    except RenderError:  # a shape Markdown cannot afford (render.py): compared as written
+        plain = stripped
     return " ".join(re.sub(r"[\W_]+", " ", plain.casefold()).split())
 
 
@@ -152,9 +188,16 @@ def _empty_field(draft: CardDraft) -> Findings:
             yield field, f"The {field} is empty."
 
 
+def word_count(text: str) -> int:
+    """The words of a text: a formula counts as one, a lone symbol (=, →) as none."""
+    words = FORMULA.sub(" formula ", text).split()
+    return sum(1 for word in words if any(character.isalnum() for character in word))
+
+
 @_check(
     "answer-too-long",
-    f"An answer or cloze deletion has more than {MAX_ANSWER_WORDS} words (code blocks not counted).",
+    f"An answer or cloze deletion has more than {MAX_ANSWER_WORDS} words (code blocks not counted, a"
+    " formula counted as one word).",
 )
 def _answer_too_long(draft: CardDraft) -> Findings:
     if isinstance(draft, BasicCard):
@@ -162,18 +205,55 @@ def _answer_too_long(draft: CardDraft) -> Findings:
     else:
         answers = [("text", deletion.answer) for deletion in cloze.scan(draft.text).deletions]
     for field, answer in answers:
-        words = len(_prose(answer).split())
+        words = word_count(_prose(answer))
         if words > MAX_ANSWER_WORDS:
             yield field, f"The answer has {words} words; keep it short and move detail to Extra."
 
 
 _ITEM_SEPARATOR = re.compile(r"\s*[,;]\s+|\s+(?:and|or)\s+", re.IGNORECASE)
+_COUNTS = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten")
+_CONTINUES = frozenset(
+    """because so since hence therefore thus which as otherwise that but while whereas yet unlike instead not
+    only rather weil denn daher deshalb deswegen darum somit sodass dadurch aber doch jedoch sondern während
+    statt anstatt nicht nur car donc mais sinon pas porque pero sino perché quindi ma""".split()
+)
+"""Words that open a clause continuing the one before: an explanation, a restriction, or the other side of a
+contrast (in English, German, French, Spanish and Italian; "also" is left out: in English it adds a fact)."""
+_CONTINUING_PHRASES = (
+    "e g ",
+    "i e ",
+    "that is ",
+    "in other words ",
+    "for example ",
+    "d h ",
+    "z b ",
+    "das heißt",
+)
+"""Openings, as `normalize` writes them, of a clause that restates or illustrates the one before."""
+_CONTRAST = frozenset(
+    """differ differs difference differences distinguish compare contrast versus vs but unlike whereas
+    unterscheiden unterscheidet unterschied unterschiede gegensatz vergleich während différence
+    diferencia""".split()
+)
+"""Words of a question that asks for one contrast between two things ("Why X but not Y?")."""
+_LABELLED = re.compile(r"\s*[^:;]{1,40}:\s")
+"""A clause that names its side of a contrast: "B-tree: …"."""
+
+
+def _asks_for(question: str, count: int) -> bool:
+    """Whether the question says how many items it wants ("Which three arguments…?"): a set to be known."""
+    words = normalize(question).split()
+    return str(count) in words or (count < len(_COUNTS) and _COUNTS[count] in words)
 
 
 @_check(
     "multiple-facts",
     "The answer holds several facts: a list, an enumeration of 3 or more short items (“A, B and C”),"
-    " or clauses joined by a semicolon. Two items joined by “and” (“salt and pepper”) pass.",
+    " or clauses joined by a semicolon. Two items joined by “and” (“salt and pepper”) pass, and so do a"
+    " statement about several things (“A, B and C become slower”), a question that says how many"
+    " items it wants (“Which three…?”), clauses that explain, restrict, restate or contrast (“…; so …”,"
+    " “…; not …”, “…; i.e. …”, “…, whereas …”; in English, German, French, Spanish, Italian) and the two"
+    " sides of one contrast (“B-tree: …; LSM-tree: …”, or a question asking how two things differ).",
     kinds=_BASIC,
 )
 def _multiple_facts(draft: BasicCard) -> Findings:
@@ -183,22 +263,75 @@ def _multiple_facts(draft: BasicCard) -> Findings:
     clauses = [clause for clause in prose.split(";") if len(clause.split()) >= 3]
     if items >= 2:
         yield "answer", f"The answer is a list of {items} items; make one card per item or use a cloze."
-    elif len(enumerated) >= 3 and all(len(item.split()) <= MAX_ENUMERATED_ITEM_WORDS for item in enumerated):
+    elif (
+        len(enumerated) >= 3
+        and all(len(item.split()) <= MAX_ENUMERATED_ITEM_WORDS for item in enumerated)
+        and len(enumerated[-1].split()) <= 2  # "A, B and C become slower" is one statement
+        and not _asks_for(draft.question, len(enumerated))
+        and not any(_continues(item) for item in enumerated[1:])
+    ):
         yield "answer", f"The answer enumerates {len(enumerated)} items; make one card per item."
-    elif len(clauses) >= 2:
+    elif len(clauses) >= 2 and not _one_fact(draft.question, clauses):
         yield "answer", "The answer joins separate statements with a semicolon; make one card per fact."
+
+
+def _continues(clause: str) -> bool:
+    text = normalize(clause)
+    words = text.split()
+    return bool(words) and (words[0] in _CONTINUES or f"{text} ".startswith(_CONTINUING_PHRASES))
+
+
+def _one_fact(question: str, clauses: list[str]) -> bool:
+    """Whether clauses joined by semicolons make one fact: each continues the one before, or they are the
+    two sides of one contrast."""
+    if all(_continues(clause) for clause in clauses[1:]):
+        return True
+    asks_contrast = not _CONTRAST.isdisjoint(normalize(question).split())
+    return len(clauses) == 2 and (asks_contrast or all(_LABELLED.match(clause) for clause in clauses))
 
 
 @_check(
     "question-contains-answer",
-    "The answer (3 or more characters, as whole words) appears in the question;"
-    " either/or questions are exempt.",
+    f"At least {ANSWER_IN_QUESTION:.0%} of the answer's meaningful words (stems, common words left out)"
+    " appear in the question; either/or questions are exempt.",
     kinds=_BASIC,
 )
 def _question_contains_answer(draft: BasicCard) -> Findings:
-    question, answer = normalize(draft.question), normalize(draft.answer)
-    if len(answer) >= 3 and " or " not in f" {question} " and f" {answer} " in f" {question} ":
-        yield "question", "The question gives away its answer."
+    if " or " not in f" {normalize(draft.question)} ":
+        if words := _given_away(draft.answer, draft.question, ANSWER_IN_QUESTION):
+            yield "question", f"The question already holds the answer's words ({words}): it gives it away."
+
+
+def _given_away(answer: str, shown: str, share: float) -> str:
+    """The answer's meaningful words that `shown` holds, comma-separated, when they are at least `share` of
+    them; else ""."""
+    wanted = stems(normalize(answer))
+    found = wanted & stems(normalize(shown))
+    return ", ".join(words_of(_prose(answer), found)) if wanted and len(found) >= share * len(wanted) else ""
+
+
+_YES_NO = re.compile(r"\s*(yes|no|true|false)\s*($|[,.;:!—–-])", re.IGNORECASE)
+"""An answer that is yes/no or true/false, alone or followed by punctuation ("No, it leads."), not a sentence
+that starts with the word ("No other task runs")."""
+
+
+@_check(
+    "trivial",
+    "The answer is yes/no or true/false, or an answer or cloze deletion holds no meaningful word"
+    " (only words like “the”, “it”, “and”).",
+)
+def _trivial(draft: CardDraft) -> Findings:
+    if isinstance(draft, BasicCard):
+        answers = [("answer", draft.answer)]
+        if _YES_NO.match(_prose(draft.answer)):
+            yield "answer", "A yes/no answer is guessed half the time; ask for the thing itself."
+            return
+    else:
+        answers = [("text", deletion.answer) for deletion in cloze.scan(draft.text).deletions]
+    for field, answer in answers:
+        plain = normalize(answer)
+        if plain and not stems(plain):
+            yield field, f"“{plain}” is not worth a card: it holds no meaningful word."
 
 
 @_check(
@@ -269,6 +402,74 @@ def _cloze_duplicate(draft: ClozeCard) -> Findings:
             yield "text", f"“{answer}” is deleted by {used}; one card reveals the other's answer."
 
 
+@_check(
+    "cloze-leak",
+    f"At least {CLOZE_LEAK:.0%} of a deletion's meaningful words are visible on its own card: in the"
+    " sentence around it, in its hint, or in a sibling deletion, which that card shows.",
+    kinds=_CLOZE,
+)
+def _cloze_leak(draft: ClozeCard) -> Findings:
+    deletions = cloze.scan(draft.text).deletions
+    for number in cloze.numbers(draft.text):
+        hidden = [d.answer for d in deletions if d.number == number]
+        if any(normalize(d.answer) in map(normalize, hidden) for d in deletions if d.number != number):
+            continue  # the same text under another number: cloze-duplicate says so
+        if words := _given_away(" ".join(hidden), cloze.front_of(draft.text, number), CLOZE_LEAK):
+            yield "text", f"The card of c{number} shows its answer's words ({words}) elsewhere in the text."
+
+
+@_check(
+    "cloze-many-numbers",
+    f"A cloze has more than {MAX_CLOZE_NUMBERS} numbers: every card shows the other answers, and a list"
+    " is tested item by item.",
+    kinds=_CLOZE,
+)
+def _cloze_many_numbers(draft: ClozeCard) -> Findings:
+    numbers = {deletion.number for deletion in cloze.scan(draft.text).deletions}
+    if len(numbers) > MAX_CLOZE_NUMBERS:
+        yield (
+            "text",
+            f"{len(numbers)} numbers make {len(numbers)} cards that hint at each other: keep one idea per"
+            " card, or give a list that must be known one number.",
+        )
+
+
+@_check(
+    "extra-too-long",
+    f"The Extra has more than {MAX_EXTRA_WORDS} words of prose or more than {MAX_EXTRA_CODE_LINES} lines"
+    " of code.",
+)
+def _extra_too_long(draft: CardDraft) -> Findings:
+    words = len(_prose(draft.extra).split())
+    code_lines = sum(len(code.get_text().strip().splitlines()) for code in _soup(draft.extra).select("pre"))
+    if words > MAX_EXTRA_WORDS:
+        yield "extra", f"The Extra has {words} words; keep one why or one pitfall, in two sentences."
+    if code_lines > MAX_EXTRA_CODE_LINES:
+        yield "extra", f"The Extra's code has {code_lines} lines; keep the few that show the idea."
+
+
+_SOURCE_TALK = re.compile(
+    r"\b(?:(?:the|this) (?:source|text|article|author|passage)(?: text)? (?:says|said|claims?|claimed"
+    r"|states?|stated|mentions?|argues?|writes?|suggests?)|according to the (?:source|text|article|author)"
+    r"|(?:die|diese|der|dieser) (?:Quelle|Text|Artikel|Autor|Autorin) (?:behauptet|sagt|nennt|schreibt"
+    r"|meint|erwähnt)|laut (?:der |dem )?(?:Quelle|Text|Artikel|Autor|Autorin))\b",
+    re.IGNORECASE,
+)
+"""What the source, the text or its author says, in English or German: "The source claims …", "laut Text"."""
+
+
+@_check(
+    "refers-to-source",
+    "The card speaks of the text it was made from (“the source claims…”, “according to the author”, “laut"
+    " Text”); the learner reviews it later without that text.",
+)
+def _refers_to_source(draft: CardDraft) -> Findings:
+    for field, text in _fields(draft).items():
+        if found := _SOURCE_TALK.search(_prose(text)):
+            advice = "state the fact, or name the misconception (“Often stated wrongly: …”)"
+            yield field, f"“{found.group(0)}”: the learner will not have the text at hand; {advice}."
+
+
 @_check("code-no-language", "A code block has no language tag, or one the highlighter does not know.")
 def _code_no_language(draft: CardDraft) -> Findings:
     for field, text in _fields(draft).items():
@@ -335,6 +536,13 @@ class _TagBalance(HTMLParser):
 
 DUPLICATE_CARD = "duplicate-card"
 _declare(DUPLICATE_CARD, "Another card in the run has the same front, ignoring case, markup and punctuation.")
+NEAR_DUPLICATE_CARD = "near-duplicate"
+_declare(
+    NEAR_DUPLICATE_CARD,
+    "Another card in the run asks nearly the same (question and answer, or cloze text, compared by shared"
+    f" meaningful words weighted by rarity: similarity {NEAR_DUPLICATE} or more).",
+)
+CROSS_CARD = (DUPLICATE_CARD, NEAR_DUPLICATE_CARD)
 
 
 def _duplicate_fronts(drafts: Sequence[CardDraft]) -> Iterator[tuple[int, LintFinding]]:
@@ -349,3 +557,18 @@ def _duplicate_fronts(drafts: Sequence[CardDraft]) -> Iterator[tuple[int, LintFi
             yield index, LintFinding(lint_id=DUPLICATE_CARD, field=field, message=message)
         else:
             first_seen[key] = index
+
+
+def _near_duplicates(drafts: Sequence[CardDraft]) -> Iterator[tuple[int, LintFinding]]:
+    """Each card that asks nearly what an earlier card asks, unless it has the very same front."""
+    corpus = Corpus(normalize(card_text(draft)) for draft in drafts)
+    fronts = [normalize(_front(draft)[1]) for draft in drafts]
+    for index in range(1, len(drafts)):
+        earlier = [other for other in range(index) if fronts[other] != fronts[index]]
+        found = corpus.most_similar(index, earlier)
+        if found and found[1] >= NEAR_DUPLICATE:
+            message = f"Asks nearly the same as card {found[0] + 1}; keep the better one."
+            yield (
+                index,
+                LintFinding(lint_id=NEAR_DUPLICATE_CARD, field=_front(drafts[index])[0], message=message),
+            )

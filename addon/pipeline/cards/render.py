@@ -12,6 +12,7 @@ from __future__ import annotations
 import html
 import re
 import threading
+from collections.abc import Iterable, Iterator
 from functools import lru_cache
 
 import markdown
@@ -94,20 +95,46 @@ def markdown_to_html(text: str) -> str:
         converter = _local.converter = markdown.Markdown(extensions=list(MARKDOWN_EXTENSIONS))
     protected, stashed = _stash(text)
     return _PLACEHOLDER.sub(
-        lambda m: html.escape(stashed[int(m.group(1))]), converter.reset().convert(protected)
+        lambda m: html.escape(stashed[int(m.group(1))]), converter.reset().convert(_loosen_lists(protected))
     )
+
+
+_LIST_ITEM = re.compile(r" {0,3}(?:[-*+]|\d{1,9}\.)\s+\S")
+
+
+def _code_lines(lines: Iterable[str]) -> Iterator[tuple[str, bool]]:
+    """Each line, and whether it belongs to a fenced code block (its fences included)."""
+    fence: str | None = None
+    for line in lines:
+        if opener := _CODE_FENCE.match(line):
+            fence = None if fence == opener.group(1) else fence or opener.group(1)
+            yield line, True
+        else:
+            yield line, fence is not None
+
+
+def _loosen_lists(text: str) -> str:
+    """A blank line before a list that follows a line of text, outside code blocks: models write
+    "Pitfalls:\n- a\n- b", and Python-Markdown starts a list only after a blank line."""
+    lines: list[str] = []
+    for line, code in _code_lines(text.split("\n")):
+        if not code and _LIST_ITEM.match(line) and lines and _is_prose(lines[-1]):
+            lines.append("")
+        lines.append(line)
+    return "\n".join(lines)
+
+
+def _is_prose(line: str) -> bool:
+    """A line of text that is not blank, not a list item and not indented (a list item's continuation)."""
+    return bool(line.strip()) and not line[0].isspace() and not _LIST_ITEM.match(line)
 
 
 def _check_shape(text: str) -> None:
     """RenderError if quotes and lists nest deeper than MAX_NESTING, or `[` are more than MAX_BRACKETS,
     code blocks aside: the shapes Markdown takes too long or too deep a stack to render."""
-    fence: str | None = None
     brackets = 0
-    for line in text.splitlines():
-        if opener := _CODE_FENCE.match(line):
-            fence = None if fence == opener.group(1) else fence or opener.group(1)
-            continue
-        if fence is not None:
+    for line, code in _code_lines(text.splitlines()):
+        if code:
             continue
         prefix = _LINE_PREFIX.match(line)
         assert prefix is not None  # the pattern matches the empty string

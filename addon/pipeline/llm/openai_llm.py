@@ -76,7 +76,7 @@ class OpenAICompatibleLLM(FunctionCallingLLM):
 
     Pass `step="name"` to any chat method to have errors and logs name the pipeline step, and
     `attempts=Attempts(n)` to draw its requests from a step's budget (else each call gets `max_attempts`).
-    Every request asks for at most `reply_tokens` tokens.
+    Every request asks for at most `settings.reply_tokens` tokens.
     """
 
     settings: LLMSettings
@@ -118,11 +118,6 @@ class OpenAICompatibleLLM(FunctionCallingLLM):
     @property
     def usage(self) -> UsageMeter:
         return self._usage
-
-    @property
-    def reply_tokens(self) -> int:
-        """The token limit sent with every request: `max_reply_tokens`, and at most half the context."""
-        return min(self.settings.max_reply_tokens, self.settings.context_window // 2)
 
     @property
     def endpoint(self) -> str:
@@ -253,7 +248,7 @@ class OpenAICompatibleLLM(FunctionCallingLLM):
             payload = {
                 "model": self.settings.model,
                 "temperature": self.settings.temperature,
-                self._token_limit: self.reply_tokens,
+                self._token_limit: self.settings.reply_tokens,
                 **{key: value for key, value in options.items() if key in REQUEST_OPTIONS},
                 "messages": [to_wire_message(m) for m in messages],
             }

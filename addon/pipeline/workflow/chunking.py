@@ -84,6 +84,21 @@ def chunk_sources(sources: Sequence[Source], context_window: int) -> list[Chunk]
 
 def chunk_text(chunks: Sequence[Chunk], indices: Iterable[int]) -> str:
     """The text of some of a source's chunks, in order, at most MAX_CHUNKS_PER_TOPIC of them; the first
-    chunk if none of `indices` is one of them."""
+    chunk if none of `indices` is one of them. Neighbouring chunks overlap: the overlap is given once."""
     known = sorted({i for i in indices if 0 <= i < len(chunks)}) or [0]
-    return "\n\n".join(chunks[i].text for i in known[:MAX_CHUNKS_PER_TOPIC])
+    known = known[:MAX_CHUNKS_PER_TOPIC]
+    text = chunks[known[0]].text
+    for previous, index in zip(known, known[1:], strict=False):
+        part = chunks[index].text
+        overlap = _overlap(chunks[previous].text, part) if previous + 1 == index else 0
+        rest = part[overlap:]
+        text += rest if overlap and rest[:1].isspace() else (" " if overlap else "\n\n") + rest
+    return text
+
+
+def _overlap(first: str, second: str) -> int:
+    """How many characters at the start of `second` repeat the end of `first`."""
+    for size in range(min(len(first), len(second)), 0, -1):
+        if first.endswith(second[:size]):
+            return size
+    return 0

@@ -17,9 +17,10 @@ from .chunking import Chunk
 
 
 class ProgressEvent(Event):
-    """Something happened in the run: which role, for which topic, and the run's totals so far.
+    """Something happened in the run: which role, for which topics, and the run's totals so far.
 
-    `topics_total` is 0 until the topics are known (and in a regeneration).
+    `topics_done` counts the topics of the batches finished so far, out of `topics_total` planned; the total
+    is 0 until the topics are known (and in a regeneration).
     """
 
     role: str
@@ -69,10 +70,11 @@ class CardsChanged(ProgressEvent):
 
 
 class CardsReady(ProgressEvent):
-    """A topic's cards are finished (formatted): they are in the result whatever happens next.
+    """A batch's cards are finished (formatted): they are in the result whatever happens next.
 
-    `batch` is (source index, topic index). A batch can come again (the orchestrator may format a topic
-    twice): the later cards replace the earlier ones.
+    `batch` is the batch's key, (source index, batch index); the result lists the batches in that order. A
+    batch can come again (the orchestrator may format a batch twice, and a run that stops formats its last
+    batches without the LLM): the later cards replace the earlier ones.
     """
 
     batch: tuple[int, int]
@@ -97,26 +99,53 @@ class PipelineStart(StartEvent):
     regeneration: Regeneration | None = None
 
 
-# Work items
+# Work
 
 
-class TopicWork(BaseModel):
-    """One topic of one source, with everything the card agents need for it."""
+class PlannedTopic(BaseModel):
+    """A topic of the plan, and the chunks of its source it was found in (the first one first)."""
+
+    topic: AnalyzedTopic
+    chunks: list[int] = Field(default_factory=list)
+    order: int = 0
+    """Its place in its source's plan, most important first."""
+
+    @property
+    def chunk(self) -> int | None:
+        return self.chunks[0] if self.chunks else None
+
+
+class Batch(BaseModel):
+    """Topics of one source whose cards are written in one request and reviewed in another
+    (workflow/batches.py), with everything the card agents need for them."""
 
     source_index: int
-    topic_index: int
+    index: int
     note_id: int | None = None
-    topic: AnalyzedTopic
-    chunk: int | None = None
+    topics: list[PlannedTopic]
     text: str
-    """The source text for this topic: its chunks (or all of a short source)."""
+    """The source text for these topics: their chunks (or all of a short source)."""
     other_topics: list[str] = Field(default_factory=list)
+    """The names of the source's topics in other batches."""
     language: str | None = None
     """Target language, else the source's as the Topic Analyzer found it."""
 
     @property
     def key(self) -> tuple[int, int]:
-        return (self.source_index, self.topic_index)
+        return (self.source_index, self.index)
+
+    @property
+    def name(self) -> str:
+        """The topics' names, for progress messages and errors."""
+        return "; ".join(planned.topic.name for planned in self.topics)
+
+    @property
+    def code(self) -> bool:
+        return any(planned.topic.code for planned in self.topics)
+
+    @property
+    def importance(self) -> int:
+        return max(planned.topic.importance for planned in self.topics)
 
 
 # Planned route
@@ -132,17 +161,17 @@ class ChunkAnalyzed(Event):
     """None when the Topic Analyzer failed on this chunk (the error is recorded)."""
 
 
-class TopicEvent(Event):
-    work: TopicWork
+class BatchEvent(Event):
+    batch: Batch
 
 
 class ReviseEvent(Event):
-    work: TopicWork
+    batch: Batch
     regeneration: Regeneration
 
 
 class CardsEvent(Event):
-    work: TopicWork
+    batch: Batch
     cards: list[Card]
 
 
@@ -158,8 +187,8 @@ class FormatEvent(CardsEvent):
     pass
 
 
-class TopicDone(Event):
-    work: TopicWork
+class BatchDone(Event):
+    batch: Batch
 
 
 # Orchestrator route

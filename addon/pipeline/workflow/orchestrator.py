@@ -4,9 +4,9 @@ picks the next agent, and the agents work one request at a time.
 What the seed lacked is added: the Orchestrator sees a compact summary of the state rather than the whole
 history; a step cap (`orchestrator_max_steps`) ends the loop, and so does the run's time limit
 (`run_timeout`, the workflow's own timeout, as on the planned route); a choice that cannot run (the
-Reviewer before any cards) is recorded as an error and skipped; agent errors land in `RunResult.errors`.
-Whatever way it ends, cards not yet formatted are formatted before the result (on a timeout, by
-`RunRecord.result`, without the LLM).
+Reviewer before any cards) is not offered, and if made anyway is recorded as an error and skipped; agent
+errors land in `RunResult.errors`. Whatever way it ends, cards not yet formatted are formatted before the
+result (on a timeout, by `RunRecord.result`, without the LLM).
 """
 
 from __future__ import annotations
@@ -21,11 +21,13 @@ from workflows.events import StopEvent
 
 from ..agents.team import Agents
 from ..models import Card, Source
-from ..roles import END, Role
+from ..roles import END, JOBS, Role
 from ..settings import PipelineSettings
 from . import stages, topics
+from .batches import batch_cards
 from .chunking import Chunk, chunk_sources
 from .events import (
+    Batch,
     DecideEvent,
     PipelineStart,
     RunCodeExpert,
@@ -33,7 +35,6 @@ from .events import (
     RunQAGenerator,
     RunReviewer,
     RunTopicAnalyzer,
-    TopicWork,
 )
 from .formatter import format_batch
 from .route import Route
@@ -51,10 +52,10 @@ _AGENT_EVENTS: dict[str, type[AgentEvent]] = {
 
 
 @dataclass
-class Batch:
-    """One topic's cards and what has been done to them since they were written."""
+class BatchCards:
+    """A batch's cards and what has been done to them since they were written."""
 
-    work: TopicWork
+    batch: Batch
     cards: list[Card]
     enriched: bool = False
     reviewed: bool = False
@@ -66,8 +67,8 @@ class OrchestratorWorkflow(Route):
         super().__init__(settings, agents, record, **kwargs)
         self._sources: list[Source] = []
         self._chunks: list[Chunk] = []
-        self._works: list[TopicWork] | None = None
-        self._batches: list[Batch] = []
+        self._plan: list[Batch] | None = None
+        self._batches: list[BatchCards] = []
         self._steps: list[str] = []
 
     @step
@@ -85,7 +86,7 @@ class OrchestratorWorkflow(Route):
             )
             return await self._end(ctx)
         decision = await self.record.step(
-            ctx, Role.ORCHESTRATOR, "", lambda: self.agents.decide(self._summary())
+            ctx, Role.ORCHESTRATOR, "", lambda: self.agents.decide(self._summary(), self._choices())
         )
         if decision is None:
             return await self._end(ctx)
@@ -110,49 +111,55 @@ class OrchestratorWorkflow(Route):
                 partial(self.agents.analyze, chunk.text, part=chunk.part),
             )
             analyses.append((chunk, analysis))
-        self._works = topics.plan_topics(self._sources, self._chunks, analyses, self.settings.target_language)
-        self.record.outline = topics.outline_of(self._works, analyses)
+        settings = self.settings
+        self._plan = topics.plan_topics(
+            self._sources, self._chunks, analyses, settings.target_language, batch_cards(settings.llm)
+        )
+        self.record.outline = topics.outline_of(self._plan, analyses)
         return DecideEvent()
 
     @step
     async def generate(self, ctx: Context, ev: RunQAGenerator) -> DecideEvent:
         self._batches = []
-        for work in self._works or []:
+        for batch in self._plan or []:
             cards = await self.record.step(
-                ctx, Role.QA_GENERATOR, work.topic.name, partial(stages.generate, self.agents, work)
+                ctx,
+                Role.QA_GENERATOR,
+                batch.name,
+                partial(stages.generate, self.agents, batch, self.written),
             )
             if cards:
-                self._batches.append(Batch(work, cards))
-                self.record.pending(work, cards)
+                self._batches.append(BatchCards(batch, cards))
+                self.record.pending(batch, cards)
         return DecideEvent()
 
     @step
     async def enrich(self, ctx: Context, ev: RunCodeExpert) -> DecideEvent:
-        for batch in self._to_enrich():
+        for written in self._to_enrich():
             enriched = await self.record.step(
                 ctx,
                 Role.CODE_EXPERT,
-                batch.work.topic.name,
-                partial(stages.enrich, self.agents, batch.work, batch.cards),
+                written.batch.name,
+                partial(stages.enrich, self.agents, written.batch, written.cards),
             )
-            batch.enriched = True
+            written.enriched = True
             if enriched is not None:
-                self._update(batch, enriched)
+                self._update(written, enriched)
         return DecideEvent()
 
     @step
     async def review(self, ctx: Context, ev: RunReviewer) -> DecideEvent:
-        for batch in self._batches:
+        for written in self._batches:
             reviewed = await self.record.step(
                 ctx,
                 Role.REVIEWER,
-                batch.work.topic.name,
-                partial(stages.review, self.agents, batch.work, batch.cards),
+                written.batch.name,
+                partial(stages.review, self.agents, written.batch, written.cards, self.written),
             )
             if reviewed is not None:
-                self.record.changed(ctx, Role.REVIEWER, batch.work.topic.name, reviewed.changes)
-                self._update(batch, reviewed.cards)
-                batch.reviewed = True
+                self.record.changed(ctx, Role.REVIEWER, written.batch.name, reviewed.changes)
+                self._update(written, reviewed.cards)
+                written.reviewed = True
         return DecideEvent()
 
     @step
@@ -161,16 +168,19 @@ class OrchestratorWorkflow(Route):
         return DecideEvent()
 
     async def _format(self, ctx: Context) -> None:
-        for batch in self._batches:
-            if batch.formatted:
+        for written in self._batches:
+            if written.formatted:
                 continue
             formatted = await self.record.step(
                 ctx,
                 Role.FORMATTER,
-                batch.work.topic.name,
-                partial(format_batch, self.agents, self.record, batch.work, batch.cards),
+                written.batch.name,
+                partial(format_batch, self.agents, self.record, written.batch, written.cards),
             )
-            batch.cards, batch.formatted = formatted or batch.cards, True
+            if formatted is not None:
+                self.record.changed(ctx, Role.FORMATTER, written.batch.name, formatted.changes)
+                written.cards = formatted.cards
+            written.formatted = True
 
     async def _end(self, ctx: Context) -> StopEvent:
         await self._format(ctx)
@@ -178,41 +188,49 @@ class OrchestratorWorkflow(Route):
             self.record.fail(Role.ORCHESTRATOR, "The Orchestrator ended the run before any cards were made.")
         return StopEvent(result=self.record.result())
 
-    def _update(self, batch: Batch, cards: list[Card]) -> None:
+    def _update(self, written: BatchCards, cards: list[Card]) -> None:
         """New cards for a batch: a formatted batch has to be formatted again."""
-        batch.cards, batch.formatted = cards, False
-        self.record.pending(batch.work, cards)
+        written.cards, written.formatted = cards, False
+        self.record.pending(written.batch, cards)
 
-    def _to_enrich(self) -> list[Batch]:
-        return [b for b in self._batches if not b.enriched and stages.needs_enrichment(b.cards, b.work)]
+    def _to_enrich(self) -> list[BatchCards]:
+        return [w for w in self._batches if not w.enriched and stages.needs_enrichment(w.batch)]
+
+    def _choices(self) -> list[str]:
+        """What the Orchestrator is offered: the agents that can run now, and END once there are cards (or
+        when nothing else can run)."""
+        agents: list[str] = [role for role in JOBS if self._cannot_run(role) is None]
+        return [*agents, END] if self._batches or not agents else agents
 
     def _cannot_run(self, agent: str) -> str | None:
         """Why the chosen agent has nothing to do now, or None when it can run."""
-        if agent == Role.TOPIC_ANALYZER and self._works:
+        if agent == Role.TOPIC_ANALYZER and self._plan:
             return "but the topics are analyzed already"
-        if agent == Role.QA_GENERATOR and not self._works:
+        if agent == Role.QA_GENERATOR and not self._plan:
             return "but there are no topics yet"
+        if agent == Role.QA_GENERATOR and self._batches:
+            return "but the cards are written already"
         if agent in (Role.CODE_EXPERT, Role.REVIEWER, Role.FORMATTER) and not self._batches:
             return "but there are no cards yet"
         if agent == Role.CODE_EXPERT and not self._to_enrich():
             return "but no card needs it"
-        if agent == Role.FORMATTER and all(batch.formatted for batch in self._batches):
+        if agent == Role.FORMATTER and all(written.formatted for written in self._batches):
             return "but the cards are formatted already"
         return None
 
     def _summary(self) -> str:
         """What the Orchestrator decides from: counts and flags, not the texts."""
-        cards = sum(len(b.cards) for b in self._batches)
+        cards = sum(len(w.cards) for w in self._batches)
         state = {
             "steps_taken": self._steps,
             "steps_left": self.settings.orchestrator_max_steps - len(self._steps),
-            "topics": None if self._works is None else len(self._works),
+            "topics": None if self._plan is None else sum(len(batch.topics) for batch in self._plan),
             "cards": cards,
             "cards_needing_code_expert": sum(
-                len(stages.needs_enrichment(b.cards, b.work)) for b in self._to_enrich()
+                len(stages.about_code(w.batch, w.cards)) for w in self._to_enrich()
             ),
-            "reviewed": bool(self._batches) and all(b.reviewed for b in self._batches),
-            "formatted": bool(self._batches) and all(b.formatted for b in self._batches),
+            "reviewed": bool(self._batches) and all(w.reviewed for w in self._batches),
+            "formatted": bool(self._batches) and all(w.formatted for w in self._batches),
             "recent_errors": [e.message for e in self.record.errors[-3:]],
         }
         return json.dumps(state, ensure_ascii=False)

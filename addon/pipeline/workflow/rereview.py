@@ -14,13 +14,15 @@ without the LLM; batches not reviewed have no verdict (their notes can be review
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from typing import Any, TypeVar
 
 from workflows import Context, Workflow, step
 from workflows.events import StopEvent
 
-from ..agents.team import Agents, needs_code_expert
+from ..agents.edits import to_draft
+from ..agents.team import Agents
 from ..cards.anki_markup import MarkupPolicy
 from ..cards.formatting import format_card, format_cards, lint_drafts, render_failed
 from ..cards.lints import needs_repair
@@ -36,8 +38,8 @@ from ..models import (
     NoteVerdicts,
     Provenance,
     ReviewResult,
+    ReviewVerdict,
     StepError,
-    Verdict,
 )
 from ..roles import Role
 from ..settings import PipelineSettings
@@ -112,7 +114,7 @@ def _batch(index: int, notes: list[ExistingNote], earlier: Sequence[ReviewBatch]
 
 def verdicts_of(
     batch: ReviewBatch, reply: NoteVerdicts, findings: Sequence[Sequence[LintFinding]]
-) -> list[Verdict]:
+) -> list[ReviewVerdict]:
     """One verdict per note of the batch: the Reviewer's, made consistent, else keep. Verdicts naming no
     note of the batch, or a note named twice, are ignored."""
     by_number: dict[int, NoteVerdict] = {}
@@ -125,15 +127,15 @@ def verdicts_of(
     ]
 
 
-def _consistent(note: ExistingNote, said: NoteVerdict | None, lints: list[LintFinding]) -> Verdict:
+def _consistent(note: ExistingNote, said: NoteVerdict | None, lints: list[LintFinding]) -> ReviewVerdict:
     if said is None:
-        return Verdict(note_id=note.note_id, lints=lints)
+        return ReviewVerdict(note_id=note.note_id, lints=lints)
     reasons = [" ".join(r.split())[:MAX_REASON_CHARS] for r in said.reasons if r.strip()][:MAX_REASONS]
-    drafts = [draft.model_copy(update={"tags": []}) for draft in said.cards]
+    drafts = [to_draft(card) for card in said.cards]
     if said.verdict == "flag" or not drafts:
         if said.verdict != "flag":
             reasons.append("The Reviewer suggested a change but gave no card: check this note yourself.")
-        return Verdict(
+        return ReviewVerdict(
             note_id=note.note_id, action="flag", flag=said.flag or "other", reasons=reasons, lints=lints
         )
     return suggested(note, drafts, reasons, lints)
@@ -141,7 +143,7 @@ def _consistent(note: ExistingNote, said: NoteVerdict | None, lints: list[LintFi
 
 def suggested(
     note: ExistingNote, drafts: Sequence[CardDraft], reasons: list[str], lints: list[LintFinding]
-) -> Verdict:
+) -> ReviewVerdict:
     """A rewrite (one card of the note's kind) or a split (several cards, or one of another kind, which
     cannot replace the note in place); keep when the one card is the note as it is."""
     cards = [_card(note, number, draft) for number, draft in enumerate(drafts)]
@@ -151,12 +153,12 @@ def suggested(
                 *reasons,
                 f"As a {cards[0].draft.kind} card it is added as a new note; the original is kept.",
             ]
-        return Verdict(note_id=note.note_id, action="split", reasons=reasons, cards=cards, lints=lints)
+        return ReviewVerdict(note_id=note.note_id, action="split", reasons=reasons, cards=cards, lints=lints)
     if not note.has_extra:
         cards = [cards[0].model_copy(update={"draft": cards[0].draft.model_copy(update={"extra": ""})})]
     if _same(NoteCard.of(cards[0].draft), note.card):
-        return Verdict(note_id=note.note_id, reasons=reasons, lints=lints)
-    return Verdict(note_id=note.note_id, action="rewrite", reasons=reasons, cards=cards, lints=lints)
+        return ReviewVerdict(note_id=note.note_id, reasons=reasons, lints=lints)
+    return ReviewVerdict(note_id=note.note_id, action="rewrite", reasons=reasons, cards=cards, lints=lints)
 
 
 def _card(note: ExistingNote, number: int, draft: CardDraft) -> Card:
@@ -176,7 +178,7 @@ def markup_of(note: ExistingNote, settings: PipelineSettings) -> MarkupPolicy:
     return MarkupPolicy.for_sources([card.front, card.back, card.extra, note.source], settings.math)
 
 
-def formatted(note: ExistingNote, verdict: Verdict, markup: MarkupPolicy) -> Verdict:
+def formatted(note: ExistingNote, verdict: ReviewVerdict, markup: MarkupPolicy) -> ReviewVerdict:
     """The verdict with its cards formatted without the LLM; a card that still cannot be rendered makes the
     verdict a flag (the note stays as it is)."""
     return checked(
@@ -184,7 +186,7 @@ def formatted(note: ExistingNote, verdict: Verdict, markup: MarkupPolicy) -> Ver
     )
 
 
-def checked(note: ExistingNote, verdict: Verdict, cards: list[Card]) -> Verdict:
+def checked(note: ExistingNote, verdict: ReviewVerdict, cards: list[Card]) -> ReviewVerdict:
     if any(render_failed(card) for card in cards):
         reason = "The suggested card could not be made valid; check this note yourself."
         return verdict.model_copy(
@@ -209,18 +211,18 @@ class ReviewRecord(Steps):
         self.total = total
         self.markup = markup
         self.errors: list[StepError] = []
-        self._pending: dict[int, tuple[ReviewBatch, list[Verdict]]] = {}
-        self._finished: dict[int, list[Verdict]] = {}
+        self._pending: dict[int, tuple[ReviewBatch, list[ReviewVerdict]]] = {}
+        self._finished: dict[int, list[ReviewVerdict]] = {}
         self._ready: list[int] = []
 
     @property
     def reviewed(self) -> int:
         return sum(map(len, self._finished.values()))
 
-    def pending(self, batch: ReviewBatch, verdicts: list[Verdict]) -> None:
+    def pending(self, batch: ReviewBatch, verdicts: list[ReviewVerdict]) -> None:
         self._pending[batch.index] = (batch, verdicts)
 
-    def finish(self, batch: ReviewBatch, verdicts: list[Verdict]) -> None:
+    def finish(self, batch: ReviewBatch, verdicts: list[ReviewVerdict]) -> None:
         self._pending.pop(batch.index, None)
         self._finished[batch.index] = verdicts
         self._ready.append(batch.index)
@@ -238,7 +240,7 @@ class ReviewRecord(Steps):
             cancelled=cancelled,
         )
 
-    def unsent(self, sent: Mapping[int, Sequence[Verdict]]) -> list[VerdictsReady]:
+    def unsent(self, sent: Mapping[int, Sequence[ReviewVerdict]]) -> list[VerdictsReady]:
         """A `VerdictsReady` for each finished batch the listener did not get as it is."""
         finished = self._finished.items()
         return [self._verdicts_ready(index) for index, verdicts in finished if sent.get(index) != verdicts]
@@ -295,7 +297,7 @@ class RereviewWorkflow(Workflow):
             return EnrichVerdicts(batch=batch, verdicts=verdicts)
         return FormatVerdicts(batch=batch, verdicts=verdicts)
 
-    async def _review(self, batch: ReviewBatch) -> list[Verdict]:
+    async def _review(self, batch: ReviewBatch) -> list[ReviewVerdict]:
         findings = await asyncio.to_thread(lint_drafts, [note.card.draft() for note in batch.notes])
         reply = await self.agents.rereview(
             batch.notes,
@@ -319,18 +321,15 @@ class RereviewWorkflow(Workflow):
             self.record.pending(ev.batch, enriched)
         return FormatVerdicts(batch=ev.batch, verdicts=enriched or ev.verdicts)
 
-    async def _enrich(self, batch: ReviewBatch, verdicts: list[Verdict]) -> list[Verdict]:
+    async def _enrich(self, batch: ReviewBatch, verdicts: list[ReviewVerdict]) -> list[ReviewVerdict]:
         """The Code and Extra Field Expert writes the extra of the suggested cards that show code."""
-        picked = [
-            (v, c)
-            for v, (note, verdict) in enumerate(zip(batch.notes, verdicts, strict=True))
-            if _needs_expert(note, verdict)
-            for c, card in enumerate(verdict.cards)
-            if needs_code_expert(card.draft, code_topic=False)
-        ]
+        pairs = enumerate(zip(batch.notes, verdicts, strict=True))
+        about_code = [number for number, (note, verdict) in pairs if _needs_expert(note, verdict)]
+        picked = [(v, c) for v in about_code for c in range(len(verdicts[v].cards))]
         answer = await self.agents.enrich(
+            _code_source([batch.notes[v] for v in about_code]),
             [verdicts[v].cards[c].draft for v, c in picked],
-            topic=batch.label,
+            topics=batch.label,
             language=self.settings.target_language,
         )
         extras = {e.card: e.extra for e in answer.extras if e.extra.strip()}
@@ -349,7 +348,7 @@ class RereviewWorkflow(Workflow):
         )
         return BatchDone(batch=ev.batch)
 
-    async def _format(self, batch: ReviewBatch, verdicts: list[Verdict]) -> None:
+    async def _format(self, batch: ReviewBatch, verdicts: list[ReviewVerdict]) -> None:
         """Each verdict's cards formatted deterministically; only broken ones go to the LLM for repair."""
         markups = [self.record.markup(note) for note in batch.notes]
         formatted_cards = await asyncio.to_thread(
@@ -394,12 +393,24 @@ class RereviewWorkflow(Workflow):
         return StopEvent(result=self.record.result())
 
 
-def _needs_expert(note: ExistingNote, verdict: Verdict) -> bool:
-    """Whether the Expert should see the verdict's cards: a change with a card showing code, whose extra
-    has somewhere to go (a split's new notes always have one)."""
+_CODE = re.compile(r"```|`[^`\n]+`")
+"""A code block or inline code: what a note must show for its suggested cards to go to the Code and Extra
+Field Expert (as a topic whose source shows code does in a generation)."""
+
+
+def _needs_expert(note: ExistingNote, verdict: ReviewVerdict) -> bool:
+    """Whether the Expert should write the extra of the verdict's cards: a change of a note that shows code,
+    whose extra has somewhere to go (a split's new notes always have one)."""
     if verdict.action not in ("rewrite", "split") or (verdict.action == "rewrite" and not note.has_extra):
         return False
-    return any(needs_code_expert(card.draft, code_topic=False) for card in verdict.cards)
+    card = note.card
+    return bool(_CODE.search(f"{card.front}\n{card.back}\n{card.extra}"))
+
+
+def _code_source(notes: Sequence[ExistingNote]) -> str:
+    """What the Expert checks code against: the notes as they are, and the texts they were made from."""
+    cards = [f"{n.card.front}\n{n.card.back}\n{n.card.extra}".strip() for n in notes]
+    return "\n\n".join([*cards, *dict.fromkeys(n.source for n in notes if n.source)])
 
 
 # Running a review
@@ -416,7 +427,7 @@ async def review_notes(
     """A verdict for each of `notes` (with the learner's `feedback` when they are reviewed again)."""
     usage = UsageMeter()
     record = ReviewRecord(usage, len(notes), lambda note: markup_of(note, settings))
-    listener: Listener[int, list[Verdict]] | None = None
+    listener: Listener[int, list[ReviewVerdict]] | None = None
     if on_event is not None:
         listener = Listener(on_event, VerdictsReady, lambda ready: ready.verdicts)
     start = ReviewStart(notes=list(notes), feedback=feedback)

@@ -7,7 +7,7 @@ from __future__ import annotations
 from pydantic import BaseModel, Field
 from workflows.events import Event, StartEvent
 
-from ..models import ExistingNote, Verdict
+from ..models import ExistingNote, ReviewVerdict
 from .events import ProgressEvent
 
 # Progress (the generation's step events report a review's steps too)
@@ -17,7 +17,7 @@ class VerdictsReady(ProgressEvent):
     """A batch's verdicts are finished (formatted): they are in the result whatever happens next."""
 
     batch: int
-    verdicts: list[Verdict]
+    verdicts: list[ReviewVerdict]
 
     def _verb(self) -> str:
         return f"{len(self.verdicts)} verdicts ready"
@@ -52,7 +52,7 @@ class BatchEvent(Event):
 
 
 class VerdictsEvent(BatchEvent):
-    verdicts: list[Verdict]
+    verdicts: list[ReviewVerdict]
     """One per note; the suggested cards not formatted yet."""
 
 

@@ -1,4 +1,4 @@
-"""`Route`: the base of both workflows, made for one run with its settings, agents and record."""
+"""`Route`: the base of both workflows, made for one run: settings, agents, record, the cards written."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from workflows import Workflow
 from ..agents.team import Agents
 from ..settings import PipelineSettings
 from .state import RunRecord
+from .written import WrittenCards
 
 
 class Route(Workflow):
@@ -19,3 +20,5 @@ class Route(Workflow):
         self.settings = settings
         self.agents = agents
         self.record = record
+        self.written = WrittenCards()
+        """The cards every topic has written so far: the run, not each topic, owns uniqueness."""

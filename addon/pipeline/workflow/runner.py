@@ -30,6 +30,7 @@ from ..llm.slots import Slots
 from ..llm.usage import UsageMeter
 from ..models import Card, RunResult, Source
 from ..settings import PipelineSettings
+from .context import CONTEXT_STEP, ContextCheck
 from .events import CardsReady, PipelineStart, ProgressEvent, Regeneration
 from .orchestrator import OrchestratorWorkflow
 from .planned import PlannedWorkflow
@@ -247,8 +248,9 @@ async def drive(
     however it ends (done, cancelled, timed out, a bug), the result holds what the run made so far and says
     what went wrong, and the listener has been sent every finished batch as it is in the result."""
     llm = LLMClient(settings.llm, usage=usage, max_requests=settings.max_requests_per_run)
+    context = ContextCheck(settings.llm, lambda problem: record.fail(CONTEXT_STEP, problem))
     try:
-        handler = make(Agents(llm, Slots(settings.max_concurrency))).run(start_event=start)
+        handler = make(Agents(llm, Slots(settings.max_concurrency), check=context)).run(start_event=start)
         if on_handler is not None:
             on_handler(handler)
         async for event in handler.stream_events():

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
 from workflows import Context
 
@@ -15,8 +15,9 @@ from ..llm.usage import UsageMeter
 from ..models import Card, Outline, RunResult, StepError
 from ..roles import Role
 from ..settings import Mode
-from .events import CardsChanged, CardsReady, ProgressEvent, StepFinished, StepStarted, TopicWork
+from .events import Batch, CardsChanged, CardsReady, ProgressEvent, StepFinished, StepStarted
 from .stages import touched
+from .written import repeats
 
 T = TypeVar("T")
 P = TypeVar("P", bound=ProgressEvent)
@@ -55,12 +56,23 @@ class Steps:
         raise NotImplementedError
 
 
-class RunRecord(Steps):
-    """What a run has done so far: cards per topic, the outline and the errors.
+class Finished(NamedTuple):
+    cards: list[Card]
+    """The batch's cards as kept."""
+    changes: list[str]
+    """One line per card dropped because it repeats a card finished before it."""
 
-    Steps write to it as they go: `pending` for a topic's cards as each stage leaves them, `finish` once
+
+class RunRecord(Steps):
+    """What a run has done so far: cards per batch, the outline and the errors.
+
+    Steps write to it as they go: `pending` for a batch's cards as each stage leaves them, `finish` once
     they are formatted. Whatever way the run ends (done, cancelled, timed out, failed), `result` returns
     every card made: those still pending are formatted then, deterministically, without the LLM.
+
+    The run owns uniqueness: `finish` drops the cards that repeat a card of a batch finished before
+    (`written.repeats`), also for the batches `result` formats, so no card of the result asks what another
+    asks, and no card is streamed that the result then leaves out.
 
     Each finished batch is streamed to listeners as a `CardsReady` event when the step that made it ends;
     `unsent` gives the events for what the stream did not carry (the batches `result` formatted).
@@ -73,44 +85,51 @@ class RunRecord(Steps):
         """The math and media tags the run's cards may keep."""
         self.outline: Outline | None = None
         self.errors: list[StepError] = []
-        self._finished: dict[tuple[int, int], list[Card]] = {}
-        self._pending: dict[tuple[int, int], tuple[TopicWork, list[Card]]] = {}
+        self._finished: dict[tuple[int, int], tuple[Batch, list[Card]]] = {}
+        self._pending: dict[tuple[int, int], tuple[Batch, list[Card]]] = {}
         self._ready: list[tuple[int, int]] = []
 
     @property
     def cards_so_far(self) -> int:
-        return sum(map(len, self._finished.values()))
+        return sum(len(cards) for _, cards in self._finished.values())
+
+    @property
+    def topics_done(self) -> int:
+        """The topics of the batches finished so far."""
+        return sum(len(batch.topics) for batch, _ in self._finished.values())
 
     @property
     def topics_total(self) -> int:
         return len(self.outline.topics) if self.outline else 0
 
-    def pending(self, work: TopicWork, cards: list[Card]) -> None:
-        """A topic's cards as a stage left them, not formatted (again) yet."""
-        self._finished.pop(work.key, None)
-        self._pending[work.key] = (work, cards)
+    def pending(self, batch: Batch, cards: list[Card]) -> None:
+        """A batch's cards as a stage left them, not formatted (again) yet."""
+        self._finished.pop(batch.key, None)
+        self._pending[batch.key] = (batch, cards)
 
-    def finish(self, work: TopicWork, cards: list[Card]) -> list[Card]:
-        """Record a topic's formatted cards (none if it failed); those that could not be rendered are left
-        out, with an error. Returns the cards kept."""
-        self._pending.pop(work.key, None)
-        kept = []
+    def finish(self, batch: Batch, cards: list[Card]) -> Finished:
+        """Record a batch's formatted cards (none if it failed). Left out: those that could not be rendered,
+        with an error, and those that repeat a card of another finished batch or an earlier one of this
+        batch, each with a line saying which."""
+        self._pending.pop(batch.key, None)
+        rendered = []
         for card in cards:
             if render_failed(card):
-                self.fail(
-                    f"{Role.FORMATTER}: {work.topic.name}", f"A card was left out. {card.lints[0].message}"
-                )
+                self.fail(f"{Role.FORMATTER}: {batch.name}", f"A card was left out. {card.lints[0].message}")
             else:
-                kept.append(card)
-        self._finished[work.key] = kept
-        self._ready.append(work.key)
-        return kept
+                rendered.append(card)
+        others = [card for key, (_, own) in self._finished.items() if key != batch.key for card in own]
+        dropped = dict(repeats(rendered, others))
+        kept = [card for index, card in enumerate(rendered) if index not in dropped]
+        self._finished[batch.key] = (batch, kept)
+        self._ready.append(batch.key)
+        return Finished(kept, list(dropped.values()))
 
     def result(self, *, cancelled: bool = False) -> RunResult:
         """The run's result, pending cards formatted; the lints that compare cards run once more over all."""
-        for work, cards in list(self._pending.values()):
-            self.finish(work, [touched(card, Role.FORMATTER) for card in format_cards(cards, self.markup)])
-        cards = [card for key in sorted(self._finished) for card in self._finished[key]]
+        for batch, cards in sorted(self._pending.values(), key=lambda pending: pending[0].key):
+            self.finish(batch, [touched(card, Role.FORMATTER) for card in format_cards(cards, self.markup)])
+        cards = [card for key in sorted(self._finished) for card in self._finished[key][1]]
         findings = with_cross_card_lints([card.lints for card in cards], [card.draft for card in cards])
         return RunResult(
             mode=self.mode,
@@ -131,12 +150,12 @@ class RunRecord(Steps):
     def unsent(self, sent: Mapping[tuple[int, int], Sequence[Card]]) -> list[CardsReady]:
         """A `CardsReady` event for each finished batch whose cards differ from those `sent` to listeners:
         the batches formatted at the end of a cancelled, timed-out or failed run, or streamed too late."""
-        return [self._cards_ready(key) for key, cards in self._finished.items() if sent.get(key) != cards]
+        finished = self._finished.items()
+        return [self._cards_ready(key) for key, (_, cards) in finished if sent.get(key) != cards]
 
     def _cards_ready(self, key: tuple[int, int]) -> CardsReady:
-        cards = self._finished[key]
-        topic = cards[0].provenance.topic if cards else ""
-        return self._progress(CardsReady, Role.FORMATTER, topic, batch=key, cards=cards)
+        batch, cards = self._finished[key]
+        return self._progress(CardsReady, Role.FORMATTER, batch.name, batch=key, cards=cards)
 
     def changed(self, ctx: Context, role: str, topic: str, changes: Sequence[str]) -> None:
         """Tell listeners what an agent changed; its lines are cut to a sane number and length."""
@@ -150,7 +169,7 @@ class RunRecord(Steps):
             role=role,
             topic=topic,
             cards_so_far=self.cards_so_far,
-            topics_done=len(self._finished),
+            topics_done=self.topics_done,
             topics_total=self.topics_total,
             usage=self.usage.snapshot(),
             **details,
