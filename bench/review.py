@@ -18,6 +18,7 @@ import os
 import shutil
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -25,11 +26,32 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ.setdefault("QTWEBENGINE_CHROMIUM_FLAGS", "--no-sandbox")
 os.environ["ANKI_SINGLE_INSTANCE_KEY"] = f"aicg-bench-{os.getpid()}"  # read when aqt is imported
 
-from scripts.screenshots import settle, wait  # noqa: E402
+from scripts.screenshots import settle  # noqa: E402
 from tests.build_fixtures import PACKAGE  # noqa: E402
 from tests.crew_server import crew_server  # noqa: E402
 from tests.history import GOOD, add_note, study  # noqa: E402
 from tests.ui.anki_app import Heartbeat, addon_module, start_anki, stop_anki, top_level  # noqa: E402
+
+
+def wait(app: Any, condition: Callable[[], bool], timeout: float = 60.0) -> None:
+    """Run Qt's event loop until `condition` holds, as Anki's own loop runs (a loop of processEvents and
+    sleeps would add its sleeps to the stalls measured)."""
+    from aqt.qt import QEventLoop, QTimer
+
+    loop = QEventLoop()
+    deadline = time.monotonic() + timeout
+
+    def check() -> None:
+        if condition() or time.monotonic() > deadline:
+            loop.quit()
+
+    timer = QTimer()
+    timer.timeout.connect(check)
+    timer.start(20)
+    loop.exec()
+    timer.stop()
+    if not condition():
+        raise TimeoutError("the window did not get there in time")
 
 
 def studied_notes(mw: Any, count: int) -> list[int]:

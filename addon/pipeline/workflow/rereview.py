@@ -58,6 +58,7 @@ from .stages import touched
 from .state import Steps
 
 P = TypeVar("P", bound=ProgressEvent)
+T = TypeVar("T")
 
 NOTES_PER_BATCH = 10
 """The most notes one Reviewer request carries: enough to cut requests tenfold, few enough for a small
@@ -277,6 +278,14 @@ class RereviewWorkflow(Workflow):
         self.agents = agents
         self.record = record
         self._feedback = ""
+        self._cpu = asyncio.Semaphore(1)
+
+    async def _in_thread(self, work: Callable[..., T], *args: Any) -> T:
+        """Linting and formatting in a worker thread, one batch at a time: they are Python work that holds the
+        GIL, so running several at once is no faster, and each more thread competing for the GIL makes the
+        main thread wait longer for it (a stalled window)."""
+        async with self._cpu:
+            return await asyncio.to_thread(work, *args)
 
     @step
     async def begin(self, ev: ReviewStart) -> list[BatchEvent] | StopEvent:
@@ -298,7 +307,7 @@ class RereviewWorkflow(Workflow):
         return FormatVerdicts(batch=batch, verdicts=verdicts)
 
     async def _review(self, batch: ReviewBatch) -> list[ReviewVerdict]:
-        findings = await asyncio.to_thread(lint_drafts, [note.card.draft() for note in batch.notes])
+        findings = await self._in_thread(lint_drafts, [note.card.draft() for note in batch.notes])
         reply = await self.agents.rereview(
             batch.notes,
             findings,
@@ -351,7 +360,7 @@ class RereviewWorkflow(Workflow):
     async def _format(self, batch: ReviewBatch, verdicts: list[ReviewVerdict]) -> None:
         """Each verdict's cards formatted deterministically; only broken ones go to the LLM for repair."""
         markups = [self.record.markup(note) for note in batch.notes]
-        formatted_cards = await asyncio.to_thread(
+        formatted_cards = await self._in_thread(
             lambda: [
                 [touched(card, Role.FORMATTER) for card in format_cards(v.cards, m)]
                 for v, m in zip(verdicts, markups, strict=True)
