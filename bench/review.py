@@ -146,15 +146,14 @@ def main() -> None:
     print(f"\n{status}\n")
     print(
         "| notes | reviewed | wall time | latencies | requests | requests/note | prompt tokens/note "
-        "| completion tokens/note | worst stall: idle | reviewing | applying |"
+        f"| completion tokens/note | worst stall: idle | reviewing | applying ({to_apply} suggestions) |"
     )
     print("|---|---|---|---|---|---|---|---|---|---|---|")
     print(
         f"| {args.notes} | {reviewed} | {wall:.1f} s | {wall / args.latency:.1f} | {spent.requests} "
         f"| {spent.requests / args.notes:.3f} | {spent.prompt_tokens / args.notes:.0f} "
         f"| {spent.completion_tokens / args.notes:.0f} | {idle.worst_ms - 10:.0f} ms "
-        f"| {reviewing.worst_ms - 10:.0f} ms | {applying.worst_ms - 10:.0f} ms "
-        f"({to_apply} suggestions in {apply_seconds:.2f} s) |"
+        f"| {reviewing.worst_ms - 10:.0f} ms | {applying.worst_ms - 10:.0f} ms ({apply_seconds:.2f} s) |"
     )
 
 
