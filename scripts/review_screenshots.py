@@ -44,18 +44,18 @@ VERDICTS = {
         "cards": [
             {
                 "kind": "basic",
-                "question": "What kind of indicator is the RSI?",
-                "answer": "A momentum oscillator",
+                "front": "What kind of indicator is the RSI?",
+                "back": "A momentum oscillator",
             },
             {
                 "kind": "cloze",
-                "text": "The RSI runs from {{c1::0 to 100}}.",
+                "front": "The RSI runs from {{c1::0 to 100}}.",
                 "extra": "Above 70: overbought.",
             },
             {
                 "kind": "basic",
-                "question": "What is the RSI's standard lookback period?",
-                "answer": "14 periods",
+                "front": "What is the RSI's standard lookback period?",
+                "back": "14 periods",
             },
         ],
     },
@@ -67,8 +67,8 @@ VERDICTS = {
         "cards": [
             {
                 "kind": "basic",
-                "question": "How is the MACD line computed?",
-                "answer": "The 12-period EMA minus the 26-period EMA",
+                "front": "How is the MACD line computed?",
+                "back": "The 12-period EMA minus the 26-period EMA",
             }
         ],
     },
@@ -84,7 +84,7 @@ VERDICTS = {
 def reviewer(notes: list[dict[str, Any]], feedback: str) -> dict[str, Any]:
     """A reviewer that writes what a good model would for these notes (the test crew's verdicts are
     mechanical)."""
-    said = [VERDICTS.get(note.get("question", "")) for note in notes]
+    said = [VERDICTS.get(note["front"]) for note in notes]
     return {"verdicts": [{"note": n["note"], **v} for n, v in zip(notes, said, strict=True) if v]}
 
 

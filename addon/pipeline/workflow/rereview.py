@@ -1,7 +1,7 @@
 """The re-review route: a learner's existing notes in, a verdict for each out (keep, rewrite, split or flag,
 with reasons), reusing the generation's Reviewer, Code and Extra Field Expert, Formatter and lints.
 
-    begin ─▶ review (∥ batches of notes: lints, then the Reviewer) ─▶ [enrich: only cards with code]
+    begin ─▶ review (∥ batches of notes: lints, then the Reviewer) ─▶ [enrich: notes that show code]
           ─▶ format (+ repair of broken cards only) ─▶ finish
 
 Notes go to the Reviewer in batches (at most `NOTES_PER_BATCH`, and a share of the context window), notes
