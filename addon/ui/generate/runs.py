@@ -1,4 +1,5 @@
-"""Pipeline runs for a draft session, with the results handed to Anki's main thread.
+"""Pipeline runs for a window, with the results handed to Anki's main thread: `JobRunner` (reusable: the
+review window runs its reviews with it too) and `RunDriver`, the generate window's runs into a draft session.
 
 A run works in its own thread (not a QueryOp: Anki would count it as a background operation for minutes and
 the Browser would show placeholder rows meanwhile). Its events and its end reach the main thread through
@@ -10,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
 
 from aqt.main import AnkiQt
 
@@ -21,7 +22,10 @@ if TYPE_CHECKING:
     from ...pipeline.models import Card, RunResult, Source
     from ...pipeline.settings import PipelineSettings
     from ...pipeline.workflow.events import ProgressEvent
-    from ...pipeline.workflow.runner import PipelineRun
+
+R = TypeVar("R")
+E = TypeVar("E")
+R_co = TypeVar("R_co", covariant=True)
 
 
 class RunListener(Protocol):
@@ -40,29 +44,99 @@ class Outcome:
     """Cards the run added to the session (finished or regenerated)."""
 
 
-class RunDriver:
-    """Runs one job at a time for a session: a generation, or regenerations (one per source)."""
+class Job(Protocol[R_co]):
+    """A pipeline run in its own thread (`PipelineRun` and its kin)."""
 
-    def __init__(self, mw: AnkiQt, session: DraftSession, listener: RunListener | None) -> None:
+    def start(self) -> None: ...
+
+    def cancel(self) -> None: ...
+
+    def result(self, timeout: float | None = None) -> R_co: ...
+
+
+class JobRunner(Generic[R, E]):
+    """Runs a window's pipeline jobs one at a time, each in its own thread, and hands their progress events
+    (`E`) and results (`R`) to the main thread. Subclasses say what the events and results do (`_on_event`,
+    and the `apply` given with each job), and `listener.run_finished` hears how the last job ended."""
+
+    listener: Any
+
+    def __init__(self, mw: AnkiQt) -> None:
         self.mw = mw
-        self.session = session
-        self.listener = listener
-        self._run: PipelineRun | None = None
-        self._queue: list[Callable[[], PipelineRun]] = []
+        self._run: Job[R] | None = None
+        self._queue: list[Callable[[], Job[R]]] = []
         self._stopped = False
-        self._new_rows: list[int] = []
 
     @property
     def running(self) -> bool:
         return self._run is not None
 
+    def cancel(self) -> None:
+        """Stop: what the job finished so far stays."""
+        self._stopped = True
+        self._queue = []
+        if self._run is not None:
+            self._run.cancel()
+
+    def _start(self, make: Callable[[], Job[R]]) -> None:
+        self._stopped = False
+        if self._run is None:
+            begin_background_work()
+        self._run = make()
+        self._run.start()
+
+    def _run_all(self, jobs: Sequence[Callable[[], Job[R]]]) -> None:
+        """These jobs one after the other (Stop drops those not started)."""
+        self._queue = list(jobs[1:])
+        self._start(jobs[0])
+
+    # worker thread → main thread
+
+    def _event(self, event: E) -> None:
+        self.mw.taskman.run_on_main(lambda: self._on_event(event))
+
+    def _done(self, apply: Callable[[R], Outcome]) -> Callable[[Job[R]], None]:
+        """The job's `on_done`: `apply` its result on the main thread."""
+        return lambda job: self.mw.taskman.run_on_main(lambda: self._finish(job, apply))
+
+    # main thread
+
+    def _on_event(self, event: E) -> None:
+        raise NotImplementedError
+
+    def _failed(self, error: Exception) -> Outcome:
+        raise NotImplementedError
+
+    def _finish(self, job: Job[R], apply: Callable[[R], Outcome]) -> None:
+        try:
+            result = job.result(timeout=0)
+        except Exception as error:
+            outcome = self._failed(error)
+        else:
+            outcome = apply(result)
+        if self._queue and not self._stopped:
+            self._start(self._queue.pop(0))
+            return
+        self._run = None
+        end_background_work()
+        if self.listener is not None:
+            self.listener.run_finished(outcome)
+
+
+class RunDriver(JobRunner["RunResult", "ProgressEvent"]):
+    """Runs one job at a time for a session: a generation, or regenerations (one per source)."""
+
+    def __init__(self, mw: AnkiQt, session: DraftSession, listener: RunListener | None) -> None:
+        super().__init__(mw)
+        self.session = session
+        self.listener = listener
+
     def generate(self, settings: PipelineSettings) -> None:
         from ...pipeline.workflow.runner import PipelineRun
 
         sources = self.session.run.sources
-        self._start(
-            lambda: PipelineRun(sources, settings, on_event=self._event, on_done=self._done_generating)
-        )
+        done = self._done(self._generated)
+        self._start(lambda: PipelineRun(sources, settings, on_event=self._event, on_done=done))
 
     def regenerate(
         self, groups: Sequence[tuple[Sequence[Card], Source]], feedback: str, settings: PipelineSettings
@@ -70,42 +144,17 @@ class RunDriver:
         """Make these cards again with the learner's feedback: one run per source, one after the other."""
         from ...pipeline.workflow.runner import PipelineRun
 
-        jobs: list[Callable[[], PipelineRun]] = [
-            (
-                lambda cards=cards, source=source: PipelineRun.regeneration(  # type: ignore[misc]
-                    cards, feedback, source, settings, on_event=self._event, on_done=self._done_regenerating
+        done = self._done(self._regenerated)
+        self._run_all(
+            [
+                (
+                    lambda cards=cards, source=source: PipelineRun.regeneration(  # type: ignore[misc]
+                        cards, feedback, source, settings, on_event=self._event, on_done=done
+                    )
                 )
-            )
-            for cards, source in groups
-        ]
-        self._queue = jobs[1:]
-        self._start(jobs[0])
-
-    def cancel(self) -> None:
-        """Stop: the cards finished so far stay."""
-        self._stopped = True
-        self._queue = []
-        if self._run is not None:
-            self._run.cancel()
-
-    # worker thread → main thread
-
-    def _start(self, make: Callable[[], PipelineRun]) -> None:
-        self._stopped = False
-        self._new_rows = []
-        if self._run is None:
-            begin_background_work()
-        self._run = make()
-        self._run.start()
-
-    def _event(self, event: ProgressEvent) -> None:
-        self.mw.taskman.run_on_main(lambda: self._on_event(event))
-
-    def _done_generating(self, run: PipelineRun) -> None:
-        self.mw.taskman.run_on_main(lambda: self._finish(run, self._generated))
-
-    def _done_regenerating(self, run: PipelineRun) -> None:
-        self.mw.taskman.run_on_main(lambda: self._finish(run, self._regenerated))
+                for cards, source in groups
+            ]
+        )
 
     # main thread
 
@@ -119,21 +168,6 @@ class RunDriver:
                 self.listener.run_cards_changed([])
         if self.listener is not None:
             self.listener.run_progress(event)
-
-    def _finish(self, run: PipelineRun, apply: Callable[[RunResult], Outcome]) -> None:
-        try:
-            result = run.result(timeout=0)
-        except Exception as error:
-            outcome = self._failed(error)
-        else:
-            outcome = apply(result)
-        if self._queue and not self._stopped:
-            self._start(self._queue.pop(0))
-            return
-        self._run = None
-        end_background_work()
-        if self.listener is not None:
-            self.listener.run_finished(outcome)
 
     def _generated(self, result: RunResult) -> Outcome:
         run = self.session.run
@@ -151,7 +185,6 @@ class RunDriver:
 
     def _regenerated(self, result: RunResult) -> Outcome:
         rows = self.session.run.replace(result) if result.cards else []
-        self._new_rows += rows
         if result.cancelled:
             message = "Stopped."
         elif rows:
@@ -159,7 +192,7 @@ class RunDriver:
         else:
             message = _problems(result) or "Nothing came back; the cards stay as they were."
         if self.listener is not None and rows:
-            self.listener.run_cards_changed(self._new_rows)
+            self.listener.run_cards_changed(rows)
         return self._saved(Outcome(bool(rows) or result.cancelled, message, len(rows)))
 
     def _failed(self, error: Exception) -> Outcome:
