@@ -10,14 +10,13 @@ from __future__ import annotations
 
 import functools
 import time
-import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from .journal import Journal, JournalEntry
+from .journal import Journal, JournalEntry, Session
 from .pipeline.models import Card, RunResult, Source
 from .pipeline.settings import MathSetting
 
@@ -127,13 +126,8 @@ def drafts_journal(user_files: Path) -> Journal[DraftRun]:
     return Journal(user_files / "drafts", kind=KIND, payload=DraftRun, keep=KEEP_RUNS)
 
 
-class DraftSession:
+class DraftSession(Session[DraftRun]):
     """One run's drafts and their journal entry: every change is saved."""
-
-    def __init__(self, journal: Journal[DraftRun], run: DraftRun, entry_id: str | None = None) -> None:
-        self.journal = journal
-        self.run = run
-        self.id = entry_id or f"{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:6]}"
 
     @classmethod
     def resume(cls, journal: Journal[DraftRun], entry: JournalEntry[DraftRun]) -> DraftSession:
@@ -142,9 +136,6 @@ class DraftSession:
             entry.payload.status = "interrupted"
             entry.payload.message = "This run was interrupted; the cards below were finished before that."
         return cls(journal, entry.payload, entry.id)
-
-    def save(self) -> None:
-        self.journal.save(self.id, self.run)
 
 
 def unfinished(entries: Iterable[JournalEntry[DraftRun]]) -> list[JournalEntry[DraftRun]]:

@@ -19,6 +19,7 @@ import logging
 import os
 import threading
 import time
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Generic, TypeVar
@@ -158,6 +159,18 @@ class Journal(Generic[P]):
         set_aside = sorted(self.folder.glob(f"{self.kind}-*{SET_ASIDE}"), key=_mtime, reverse=True)
         for path in set_aside[KEEP_SET_ASIDE:]:
             path.unlink(missing_ok=True)
+
+
+class Session(Generic[P]):
+    """One run and its entry in a journal: every `save()` journals the run as it is now."""
+
+    def __init__(self, journal: Journal[P], run: P, entry_id: str | None = None) -> None:
+        self.journal = journal
+        self.run = run
+        self.id = entry_id or f"{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:6]}"
+
+    def save(self) -> None:
+        self.journal.save(self.id, self.run)
 
 
 def _mtime(path: Path) -> float:

@@ -9,13 +9,14 @@ import aqt
 from aqt import gui_hooks, mw
 from aqt.qt import QAction, QWidget, qconnect
 
-from .ui import GENERATE_DIALOG, SETTINGS_DIALOG
+from .ui import GENERATE_DIALOG, REVIEW_DIALOG, SETTINGS_DIALOG
 from .ui.entry_points import (
     TOOLS_TEXT,
     add_browser_actions,
     add_browser_notes_menu,
     add_editor_button,
     create_generate_dialog,
+    create_review_dialog,
     open_generate,
 )
 
@@ -26,6 +27,7 @@ SETTINGS_MENU_TEXT = "Generate Cards Settings…"
 def init() -> None:
     aqt.dialogs.register_dialog(GENERATE_DIALOG, create_generate_dialog)
     aqt.dialogs.register_dialog(SETTINGS_DIALOG, _create_settings_dialog)
+    aqt.dialogs.register_dialog(REVIEW_DIALOG, create_review_dialog)
     _add_menu_entry(MENU_TEXT, lambda: open_generate(mw))
     _add_menu_entry(SETTINGS_MENU_TEXT, _open_settings)
     mw.addonManager.setConfigAction(__name__, _open_settings)

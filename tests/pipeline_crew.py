@@ -25,6 +25,8 @@ from .fake_openai import FakeOpenAI, Reply, Request
 _SOURCE = re.compile(r"<source>\n(.*)\n</source>", re.DOTALL)
 
 ReviewPolicy = Callable[[list[dict[str, Any]]], dict[str, Any]]
+NotesPolicy = Callable[[list[dict[str, Any]], str], dict[str, Any]]
+"""The Reviewer of existing notes: (the notes a request carries, the learner's feedback) → its reply."""
 
 
 def settings_for(
@@ -89,6 +91,19 @@ def cards_in(request: Request) -> list[dict[str, Any]]:
     return [json.loads(line) for line in task(request).splitlines() if line.startswith('{"card":')]
 
 
+def notes_in(request: Request) -> list[dict[str, Any]]:
+    """The numbered notes a re-review request carries (one JSON object per line)."""
+    return [json.loads(line) for line in task(request).splitlines() if line.startswith('{"note":')]
+
+
+def feedback_in(request: Request) -> str:
+    marker = "with this feedback: "
+    line = next((line for line in task(request).splitlines() if marker in line), "")
+    if not line:
+        return ""
+    return json.loads(line.split(marker, 1)[1].rsplit(". Give every note", 1)[0])
+
+
 def topics_of(request: Request) -> list[dict[str, Any]]:
     """The topics a Q&A Generator request carries, one JSON object per line after "Your topics:"."""
     lines = task(request).splitlines()
@@ -116,12 +131,56 @@ def tighten_first(cards: list[dict[str, Any]]) -> dict[str, Any]:
     }
 
 
+def improve_notes(notes: list[dict[str, Any]], feedback: str) -> dict[str, Any]:
+    """What a reviewer does to a learner's notes, read off each note: an answer listing facts with ";" is
+    split, one fact per card; an answer over 12 words is cut to the fact asked; a note saying "(doubtful)" is
+    flagged; the rest is kept. With feedback, every note is rewritten to follow it."""
+    verdicts = []
+    for note in notes:
+        number, kind, front, back = note["note"], note["kind"], note["front"], note["back"]
+        if feedback:
+            after = f"{front} ({feedback})" if kind == "cloze" else front
+            answer = "" if kind == "cloze" else f"{_words(back, 6)} ({feedback})"
+            card = {"kind": kind, "front": after, "back": answer, "extra": ""}
+            verdicts.append(_verdict(number, "rewrite", [f"As asked: {feedback}"], [card]))
+        elif "(doubtful)" in f"{front} {back}":
+            verdicts.append(
+                _verdict(number, "flag", ["The date looks wrong: check it."], [], flag="doubtful")
+            )
+        elif kind == "basic" and ";" in back:
+            parts = [part.strip() for part in back.split(";") if part.strip()]
+            cards = [
+                {"kind": "basic", "front": f"{front.rstrip('?')} (fact {n + 1})?", "back": part, "extra": ""}
+                for n, part in enumerate(parts)
+            ]
+            verdicts.append(
+                _verdict(number, "split", ["The answer holds several facts: one card each."], cards)
+            )
+        elif kind == "basic" and len(back.split()) > 12:
+            card = {"kind": "basic", "front": front, "back": _words(back, 8), "extra": note["extra"]}
+            verdicts.append(
+                _verdict(number, "rewrite", ["The answer is too long: cut to the fact asked."], [card])
+            )
+    return {"verdicts": verdicts}
+
+
+def _verdict(
+    number: int, verdict: str, reasons: list[str], cards: list[dict[str, Any]], flag: str = ""
+) -> dict[str, Any]:
+    return {"note": number, "verdict": verdict, "reasons": reasons, "flag": flag, "cards": cards}
+
+
+def _words(text: str, count: int) -> str:
+    return " ".join(text.split()[:count]).rstrip(".,;")
+
+
 @dataclass
 class Crew:
     """Answers every agent's request. Tune it per test; `seen` records (schema, request) pairs."""
 
     cards_per_topic: int = 9
     review: ReviewPolicy = tighten_first
+    rereview: NotesPolicy = improve_notes
     fail_topics: set[str] = field(default_factory=set)
     decisions: list[str] | None = None
     """Scripted Orchestrator choices, in order; None follows the seed's ideal path from the state."""
@@ -164,6 +223,9 @@ class Crew:
 
     def _review(self, request: Request) -> Reply:
         return Reply.json(self.review(cards_in(request)))
+
+    def _noteverdicts(self, request: Request) -> Reply:
+        return Reply.json(self.rereview(notes_in(request), feedback_in(request)))
 
     def _repairedcard(self, request: Request) -> Reply:
         card = cards_in(request)[0]

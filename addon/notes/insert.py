@@ -85,7 +85,7 @@ def add_cards(
         if requests:
             col.add_notes([request for _, request in requests])
     except BaseException:
-        _discard_step(col, step)
+        discard_step(col, step)
         raise
     return AddResult(
         changes=col.merge_undo_entries(step),
@@ -174,7 +174,7 @@ def _render(card: Card) -> dict[str, str]:
     return note_fields(card.draft)
 
 
-def _discard_step(col: Collection, step: int) -> None:
+def discard_step(col: Collection, step: int) -> None:
     """Undo whatever part of the step was done. A failed backend call has already emptied the undo queue."""
     if col.undo_status().last_step >= step:
         col.merge_undo_entries(step)

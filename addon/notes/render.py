@@ -1,4 +1,5 @@
-"""A card rendered by Anki itself, as the learner will see it, before its note exists."""
+"""Cards rendered by Anki itself, as the learner will see them: of a note not added yet (generated cards),
+or of a note as it is or would be after a suggested change (reviews)."""
 
 from __future__ import annotations
 
@@ -6,6 +7,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from anki.collection import Collection
+from anki.consts import MODEL_CLOZE
+from anki.notes import Note
 
 from .notetypes import Kind, ensure_notetype, field_ords
 
@@ -27,7 +30,16 @@ def render_card(col: Collection, kind: Kind, fields: Mapping[str, str], ord: int
     note = col.new_note(notetype)
     for name, ord_ in field_ords(notetype, kind).items():
         note.fields[ord_] = fields.get(name, "")
-    count = len(note.cloze_numbers_in_fields()) if kind == "cloze" else len(notetype["tmpls"])
+    return render_note(note, ord)
+
+
+def render_note(note: Note, ord: int = 0) -> RenderedCard:
+    """Card `ord` of `note` as its fields are in memory (a new note, or an existing one changed but not
+    saved), rendered with its own note type."""
+    notetype = note.note_type()
+    assert notetype is not None
+    cloze = notetype["type"] == MODEL_CLOZE
+    count = len(note.cloze_numbers_in_fields()) if cloze else len(notetype["tmpls"])
     ord = min(ord, max(count - 1, 0))
     card = note.ephemeral_card(ord)
     return RenderedCard(question=card.question(), answer=card.answer(), ord=ord, count=max(count, 1))

@@ -351,3 +351,88 @@ class CardVerdict(Reply):
 
 class Verdicts(Reply):
     cards: Annotated[list[CardVerdict], _cut(MAX_CARDS), Field(max_length=MAX_CARDS)]
+
+
+# Re-reviewing existing notes: what goes in, what comes out, what the Reviewer replies
+
+Action = Literal["keep", "rewrite", "split", "flag"]
+"""keep: fine as it is; rewrite: new field values, same note; split: several new notes instead (the
+original is kept, tagged); flag: a problem the learner should decide on (ambiguous, doubtful, trivial)."""
+FlagReason = Literal["ambiguous", "doubtful", "trivial", "other"]
+Flag = Literal["", "ambiguous", "doubtful", "trivial", "other"]
+"""A flag's reason as the Reviewer writes it ("" for a rewrite or a split)."""
+
+
+class NoteCard(BaseModel):
+    """A card's text as a learner wrote it (Markdown): its kind and fields in one flat shape, not bounded
+    (bounds are for what models write). `front` is the question or the cloze text."""
+
+    kind: Literal["basic", "cloze"]
+    front: str
+    back: str = ""
+    extra: str = ""
+
+    @classmethod
+    def of(cls, draft: CardDraft) -> NoteCard:
+        if isinstance(draft, ClozeCard):
+            return cls(kind="cloze", front=draft.text, extra=draft.extra)
+        return cls(kind="basic", front=draft.question, back=draft.answer, extra=draft.extra)
+
+    def draft(self) -> CardDraft:
+        """The card as a draft, for the lints and the Formatter (built without a model's bounds)."""
+        if self.kind == "cloze":
+            return ClozeCard.model_construct(text=self.front, extra=self.extra, tags=[])
+        return BasicCard.model_construct(question=self.front, answer=self.back, extra=self.extra, tags=[])
+
+
+class ExistingNote(BaseModel):
+    """A note already in the collection, to review: its card from its mapped fields, and the text it was
+    generated from when this add-on made it."""
+
+    note_id: int
+    card: NoteCard
+    has_extra: bool = True
+    """Whether the note has a field for the extra; if not, a suggestion's extra is not written anywhere."""
+    source: str = ""
+    source_id: int | None = None
+    """The note the source text is from: notes sharing a source are reviewed together, their source once."""
+
+
+class ReviewVerdict(BaseModel):
+    """What the review suggests for one note, and why: the Reviewer's reasons, the note's lint findings."""
+
+    note_id: int
+    action: Action = "keep"
+    reasons: list[str] = Field(default_factory=list)
+    flag: FlagReason | None = None
+    cards: list[Card] = Field(
+        default_factory=list, description="The suggested card (rewrite) or cards (split), formatted."
+    )
+    lints: list[LintFinding] = Field(default_factory=list, description="What the lints find in the note.")
+    feedback: str = ""
+    """The learner's feedback this verdict answers ("ask again")."""
+
+
+class ReviewResult(BaseModel):
+    verdicts: list[ReviewVerdict] = Field(default_factory=list)
+    usage: Usage = Field(default_factory=Usage)
+    errors: list[StepError] = Field(default_factory=list)
+    cancelled: bool = False
+
+
+class NoteVerdict(Reply):
+    note: int = Field(description="Number of the note.")
+    verdict: Literal["rewrite", "split", "flag"]
+    reasons: Items = Field(default_factory=list, description="Why, one short line each, for the learner.")
+    flag: Flag = Field(default="", description='For a flag, what is wrong; "" otherwise.')
+    cards: Annotated[list[WrittenCard], _cut(MAX_SPLIT), Field(max_length=MAX_SPLIT)] = Field(
+        default_factory=list, description="The new card (rewrite) or cards (split); empty for a flag."
+    )
+
+
+class NoteVerdicts(Reply):
+    """The Reviewer's verdicts on existing notes; notes it does not list are kept as they are."""
+
+    verdicts: Annotated[list[NoteVerdict], _cut(MAX_EDITS), Field(max_length=MAX_EDITS)] = Field(
+        default_factory=list
+    )

@@ -8,6 +8,8 @@ GENERATE_DIALOG = "AICardGenerator.Generate"
 """The generate dialog's name in Anki's dialog manager (`aqt.dialogs`)."""
 SETTINGS_DIALOG = "AICardGenerator.Settings"
 """The settings window's name there."""
+REVIEW_DIALOG = "AICardGenerator.Review"
+"""The review window's name there."""
 
 
 class ConfigEvents(QObject):

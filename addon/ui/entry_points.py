@@ -1,6 +1,7 @@
-"""Where the Generate Cards window opens from: Tools, the Browser (context menu and Notes menu) and the
-editor's toolbar (Add and Edit windows). All open the one window the dialog manager keeps. The Browser also
-gets the two provenance searches: from generated notes to their sources, and back."""
+"""Where the windows open from. Generate Cards: Tools, the Browser (context menu and Notes menu) and the
+editor's toolbar (Add and Edit windows). Review Cards: the Browser (context menu and Notes menu). Each opens
+the one window of its kind the dialog manager keeps. The Browser also gets the two provenance searches: from
+generated notes to their sources, and back."""
 
 from __future__ import annotations
 
@@ -15,14 +16,27 @@ from aqt.utils import tooltip
 
 from ..notes.provenance import generated_from_search, source_note_ids, source_notes_search
 from ..notes.sources import NoteSource, note_sources, source_from_fields
-from . import GENERATE_DIALOG
+from . import GENERATE_DIALOG, REVIEW_DIALOG
 
 TOOLS_TEXT = "Generate Cards…"
 BROWSER_TEXT = "Generate cards from selected notes"
+REVIEW_TEXT = "Review selected cards with AI…"
 SOURCE_TEXT = "Go to source note"
 GENERATED_TEXT = "Find cards generated from these notes"
 EDITOR_TIP = "Generate cards from this note"
 EDITOR_COMMAND = "aicg_generate"
+
+
+def open_review(mw: AnkiQt, note_ids: Sequence[int] = ()) -> None:
+    aqt.dialogs.open(REVIEW_DIALOG, mw, note_ids=list(note_ids))
+
+
+def create_review_dialog(mw: AnkiQt, note_ids: Sequence[int] = ()) -> QWidget:
+    from .review.dialog import ReviewDialog
+
+    dialog = ReviewDialog(mw, note_ids)
+    dialog.show()
+    return dialog
 
 
 def open_generate(mw: AnkiQt, notes: Sequence[NoteSource] = ()) -> None:
@@ -45,6 +59,7 @@ def add_browser_actions(browser: Browser, menu: QMenu) -> None:
     menu.addSeparator()
     for text, handler in (
         (BROWSER_TEXT, generate_from_browser),
+        (REVIEW_TEXT, review_from_browser),
         (SOURCE_TEXT, go_to_sources),
         (GENERATED_TEXT, find_generated),
     ):
@@ -64,6 +79,15 @@ def generate_from_browser(browser: Browser) -> None:
         tooltip("Select notes with some text first.", parent=browser)
         return
     open_generate(browser.mw, notes)
+
+
+def review_from_browser(browser: Browser) -> None:
+    """The selected notes (of the selected cards, in card mode) into the review window."""
+    note_ids = browser.selected_notes()
+    if not note_ids:
+        tooltip("Select the cards to review first.", parent=browser)
+        return
+    open_review(browser.mw, note_ids)
 
 
 def go_to_sources(browser: Browser) -> None:

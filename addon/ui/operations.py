@@ -10,6 +10,7 @@ from anki.decks import DeckId
 from aqt.operations import CollectionOp
 from aqt.qt import QWidget
 
+from ..notes.apply_review import Applied, Change, apply_review
 from ..notes.insert import AddResult, Origin, add_cards
 from ..notes.notetypes import prepare_notetypes
 
@@ -35,3 +36,10 @@ def add_cards_op(
 def prepare_notetypes_op(*, parent: QWidget) -> CollectionOp[OpChanges]:
     """Create or refresh our note types, so that cards can be previewed without a write mid-run."""
     return CollectionOp(parent, prepare_notetypes)
+
+
+def apply_review_op(
+    *, parent: QWidget, changes: Sequence[Change], suspend_split: bool = False
+) -> CollectionOp[Applied]:
+    """A review's accepted suggestions, in one undo step; notes edited since the review are refused."""
+    return CollectionOp(parent, lambda col: apply_review(col, changes, suspend_split=suspend_split))

@@ -156,3 +156,30 @@ def test_another_addons_pydantic_fails_this_addon_alone_with_a_clear_message(
     assert not run.tracebacks, run.tracebacks
     assert "should have been closed" not in run.output  # our dialog closes with the profile
     assert run.report["messages"] == []
+
+
+def test_reviewing_studied_cards_applies_in_one_undo_step_and_keeps_their_history(
+    tmp_path: Path, local_addon: Path, fake_openai: FakeOpenAI
+) -> None:
+    fake_openai.handler = Crew()
+    run = run_anki(
+        ensure_env("anki-26.5"),
+        tmp_path,
+        steps=["review"],
+        addon=local_addon,
+        config={"base_url": fake_openai.url, "model": fake_openai.model, "api_key": "sk-e2e-test"},
+    )
+
+    review = run.report["steps"]["review"]
+    assert review["in_notes_menu"]
+    assert review["verdicts"] == {"split": "split", "rewrite": "rewrite", "keep": "keep"}, review["status"]
+    assert review["status"].startswith("Applied 2 suggestions."), review["status"]
+    assert review["rewritten_back"] == "The speed and size of recent price changes"
+    assert review["ids_and_revlog_kept"] and review["rewrite_history_same"]
+    assert "ai-review::split" in review["split_tags"] and review["split_suspended"]
+    assert review["notes_added"] == 2 and review["undo_name"] == "Apply AI Review"
+    assert review["after_undo_same"] and review["after_undo_notes"] == 0
+    assert review["after_undo_back"].startswith("The speed and size of recent price changes of one stock")
+    assert not run.tracebacks, run.tracebacks
+    assert "should have been closed" not in run.output
+    assert run.report["messages"] == []

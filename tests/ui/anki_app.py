@@ -65,12 +65,45 @@ def wait_until(predicate: Callable[[], object], timeout: float, poll_ms: int = 1
         loop.exec()
 
 
+def server_config(mw, server) -> dict:
+    """The add-on's config pointing at the local OpenAI-compatible server."""
+    config = mw.addonManager.getConfig(PACKAGE)
+    return config | {"base_url": server.url, "model": server.model, "api_key": "sk-test"}
+
+
+def close_browser(qtbot, browser) -> None:
+    """With no note in its editor the Browser closes at once (else it waits for the editor's page to save)."""
+    browser.search_for("nid:0")
+    qtbot.waitUntil(lambda: getattr(browser.editor, "note", None) is None, timeout=5_000)
+    browser.close()
+
+
+def menu_for(browser) -> list[QAction]:
+    """The Browser's context menu as the add-ons fill it."""
+    from aqt import gui_hooks
+    from aqt.qt import QMenu
+
+    menu = QMenu(browser)
+    gui_hooks.browser_will_show_context_menu(browser, menu)
+    return menu.actions()
+
+
 def menu_action(mw, text: str) -> QAction:
     return next(action for action in mw.form.menuTools.actions() if action.text() == text)
 
 
 def top_level(object_name: str) -> QWidget:
     return next(w for w in QApplication.topLevelWidgets() if w.objectName() == object_name and w.isVisible())
+
+
+def shown(object_name: str) -> bool:
+    return any(w.objectName() == object_name and w.isVisible() for w in QApplication.topLevelWidgets())
+
+
+def wait_for_window(qtbot, object_name: str) -> QWidget:
+    """The window with this object name, once something has opened it."""
+    qtbot.waitUntil(lambda: shown(object_name), timeout=10_000)
+    return top_level(object_name)
 
 
 def addon_module(name: str) -> ModuleType:

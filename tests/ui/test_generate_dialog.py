@@ -5,20 +5,28 @@ lifecycle (Stop, close mid-run and mid-add, drafts kept across a crash)."""
 from __future__ import annotations
 
 import json
-import shutil
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from aqt.qt import QApplication, Qt
+from aqt.qt import Qt
 from aqt.theme import theme_manager
 
 from tests.build_fixtures import PACKAGE
 from tests.crew_server import crew_server
-from tests.fake_openai import FakeOpenAI, Reply, Request
+from tests.fake_openai import Reply, Request
 from tests.pipeline_crew import FIVE_TOPICS, Crew, task
 
-from .anki_app import Heartbeat, addon_module, menu_action, top_level
+from .anki_app import (
+    Heartbeat,
+    addon_module,
+    close_browser,
+    menu_action,
+    menu_for,
+    server_config,
+    top_level,
+    wait_for_window,
+)
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -26,28 +34,6 @@ STALL_BUDGET_MS = 50
 """The worst main-thread stall allowed while a run goes on (the issue's budget)."""
 TICK_MS = 10
 """The heartbeat's interval: a gap of one tick is no stall."""
-
-
-def server_config(mw, fake_openai: FakeOpenAI) -> dict[str, Any]:
-    config = mw.addonManager.getConfig(PACKAGE)
-    return config | {"base_url": fake_openai.url, "model": fake_openai.model, "api_key": "sk-test"}
-
-
-@pytest.fixture
-def drafts_folder(mw) -> Iterator[Any]:
-    """The add-on's drafts journal folder, emptied before and after each test."""
-    folder = addon_module("ui.generate.dialog").USER_FILES / "drafts"
-    shutil.rmtree(folder, ignore_errors=True)
-    yield folder
-    shutil.rmtree(folder, ignore_errors=True)
-
-
-@pytest.fixture
-def configured(mw, fake_openai: FakeOpenAI) -> Iterator[None]:
-    config = mw.addonManager.getConfig(PACKAGE)
-    mw.addonManager.writeConfig(PACKAGE, server_config(mw, fake_openai))
-    yield
-    mw.addonManager.writeConfig(PACKAGE, config)
 
 
 def open_dialog(mw, qtbot) -> Any:
@@ -66,14 +52,7 @@ def dialog(mw, qtbot, configured, drafts_folder) -> Iterator[Any]:
 
 def wait_for_dialog(qtbot) -> Any:
     """The Generate Cards window, once an entry point has opened it."""
-
-    def shown() -> bool:
-        return any(
-            w.objectName() == "aicg_generate_dialog" and w.isVisible() for w in QApplication.topLevelWidgets()
-        )
-
-    qtbot.waitUntil(shown, timeout=10_000)
-    return top_level("aicg_generate_dialog")
+    return wait_for_window(qtbot, "aicg_generate_dialog")
 
 
 def close(dialog: Any) -> None:
@@ -441,22 +420,6 @@ def test_browser_selection_generates_from_each_note_and_cards_lead_back(
         assert list(mw.col.find_notes(browser.current_search())) == [sources[0].id]
     finally:
         close_browser(qtbot, browser)
-
-
-def close_browser(qtbot, browser: Any) -> None:
-    """With no note in its editor the Browser closes at once (else it waits for the editor's page to save)."""
-    browser.search_for("nid:0")
-    qtbot.waitUntil(lambda: getattr(browser.editor, "note", None) is None, timeout=5_000)
-    browser.close()
-
-
-def menu_for(browser: Any) -> list[Any]:
-    from aqt import gui_hooks
-    from aqt.qt import QMenu
-
-    menu = QMenu(browser)
-    gui_hooks.browser_will_show_context_menu(browser, menu)
-    return menu.actions()
 
 
 def test_the_editor_button_in_the_browser_generates_from_that_note(

@@ -11,6 +11,7 @@ once, what to do rather than what to avoid, and the reply's fields named as the 
 
 from __future__ import annotations
 
+import json
 import re
 
 from llama_index.core.llms import ChatMessage, MessageRole
@@ -125,6 +126,23 @@ card to "changes".
 {CARD_RULES}
 {DATA_RULE}"""
 
+REREVIEWER = f"""You are the Reviewer in a team that improves a learner's existing Anki flashcards.
+Each numbered note is a card the learner has studied. Its review history stays whatever you suggest, so \
+suggest a change only where the card clearly breaks a card rule. For each note that needs it, one verdict:
+- "rewrite": the same fact, better asked, as one card of the note's kind in "cards"; the note changes in \
+place.
+- "split": a note that asks for several facts, as one card per fact in "cards"; they become new notes and \
+the original is kept.
+- "flag", with "cards" empty, for the learner to decide: "flag" is "ambiguous" (more than one right answer), \
+"doubtful" (the fact looks wrong or outdated: give the right one in "reasons"), "trivial" (not worth \
+remembering) or "other".
+"reasons": one or two short lines for the learner. Notes you do not list are kept. Keep each note's facts, \
+language and cloze numbers. A note with "no_extra" has no extra field: leave its "extra" empty.
+{LINTS_CAN_BE_WRONG}
+{CARD_RULES}
+{DATA_RULE} A note with "source" (S1, S2…) was made from the part of the source under that label: check \
+it against that part. {CARDS_ARE_DATA}"""
+
 ORCHESTRATOR = "\n".join(
     [
         "You are the Orchestrator of a team that makes Anki flashcards from a text.",
@@ -159,6 +177,14 @@ For each card give a "verdict": "usable" (usable as is), "polish" (usable after 
 "comment"; and "ideas": the numbers of the key ideas the card teaches.
 {JUDGE_DEFECTS}
 {DATA_RULE} {CARDS_ARE_DATA}"""
+
+
+def feedback_rule(feedback: str) -> str:
+    """The learner's feedback on notes to review again (data: it says what to change, not who to be)."""
+    return (
+        "The learner asked for these notes to be reviewed again, with this feedback: "
+        f"{json.dumps(feedback, ensure_ascii=False)}. Give every note a verdict that follows it."
+    )
 
 
 def language_rule(language: str | None, *, keep: bool = False) -> str:

@@ -20,9 +20,11 @@ from ..models import (
     CardDraft,
     CardDrafts,
     Decision,
+    ExistingNote,
     ExtraFields,
     GeneratedCard,
     LintFinding,
+    NoteVerdicts,
     RepairedCard,
     Review,
     Revision,
@@ -133,6 +135,34 @@ class Agents:
             f"{prompts.language_rule(language, keep=True)}"
         )
         return await self._ask(Revision, prompts.REVISER, f"{Role.QA_GENERATOR}: feedback", EARLY, task, text)
+
+    async def rereview(
+        self,
+        notes: Sequence[ExistingNote],
+        findings: Sequence[Sequence[LintFinding]],
+        *,
+        sources: Sequence[str],
+        feedback: str = "",
+        step: str,
+        language: str | None,
+    ) -> NoteVerdicts:
+        """Verdicts on existing notes (numbered from 1); `sources` are the texts some of them were made from,
+        each note naming its own (S1, S2…)."""
+        labels = {source: f"S{number}" for number, source in enumerate(sources, start=1)}
+        source = "\n\n".join(f"[{label}]\n{text}" for text, label in labels.items()) if sources else None
+        lines = []
+        for number, (note, found) in enumerate(zip(notes, findings, strict=True), start=1):
+            item: dict[str, object] = {"note": number, **note.card.model_dump()}
+            if not note.has_extra:
+                item["no_extra"] = True
+            if note.source in labels:
+                item["source"] = labels[note.source]
+            if found:
+                item["lint"] = [f"{f.lint_id}: {f.message}" for f in found]
+            lines.append(to_json(item))
+        rules = [prompts.feedback_rule(feedback)] if feedback else []
+        task = "\n".join(["Review these notes:", *lines, *rules, prompts.language_rule(language, keep=True)])
+        return await self._ask(NoteVerdicts, prompts.REREVIEWER, step, EARLY, task, source)
 
     async def decide(self, state: str, choices: Sequence[str]) -> Decision:
         """The next step, chosen among `choices`: the only ones the reply's schema offers."""

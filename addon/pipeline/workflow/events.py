@@ -29,11 +29,14 @@ class ProgressEvent(Event):
     topics_done: int = 0
     topics_total: int = 0
     usage: Usage = Field(default_factory=Usage)
+    counted: str = ""
+    """What the run counts so far, when not cards (a review: notes reviewed)."""
 
     @property
     def message(self) -> str:
         where = f"{self.role}: {self.topic}" if self.topic else self.role
-        return f"{where} {self._verb()} ({self.cards_so_far} cards, {self.usage.requests} requests so far)"
+        counted = self.counted or f"{self.cards_so_far} cards"
+        return f"{where} {self._verb()} ({counted}, {self.usage.requests} requests so far)"
 
     def __str__(self) -> str:
         return self.message

@@ -15,9 +15,12 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from typing import Any, Generic, Protocol, TypeVar
 
+from workflows import Workflow
 from workflows.errors import WorkflowCancelledByUser, WorkflowTimeoutError
+from workflows.events import Event, StartEvent
 from workflows.handler import WorkflowHandler
 
 from ..agents.team import Agents
@@ -37,8 +40,13 @@ from .state import RunRecord
 
 logger = logging.getLogger(__name__)
 
+R = TypeVar("R")
+K = TypeVar("K")
+V = TypeVar("V")
+R_co = TypeVar("R_co", covariant=True)
 OnEvent = Callable[[ProgressEvent], None]
 OnDone = Callable[["PipelineRun"], None]
+OnHandler = Callable[[WorkflowHandler], None]
 SOURCE_STEP = "text"
 """The step named in errors about the sources themselves (nothing to learn from, too long)."""
 
@@ -80,13 +88,83 @@ def apply_regeneration(cards: Sequence[Card], regenerated: RunResult) -> list[Ca
     return [new for card in cards for new in replacements.get(card.id, [card])]
 
 
-class PipelineRun:
-    """One run in a worker thread: `start()`, then `result()`; `cancel()` from any thread.
+class BackgroundRun(Generic[R]):
+    """One job in a worker thread with its own event loop: `start()`, then `result()`; `cancel()` from any
+    thread. `on_done(run)` is called from the worker thread when the job is over, whatever way it ended;
+    `result()` then returns at once. Subclasses give the job (`_execute`): a generation, a review."""
 
-    `on_done(run)` is called from the worker thread when the run is over, whatever way it ended; `result()`
-    then returns at once. For a regeneration use `PipelineRun.regeneration(...)`, which takes `regenerate`'s
-    arguments.
-    """
+    def __init__(self, *, on_done: Callable[[Any], None] | None = None) -> None:
+        self._on_done = on_done
+        self._lock = threading.Lock()
+        self._done = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._handler: WorkflowHandler | None = None
+        self._cancelled = False
+        self._result: R | None = None
+        self._error: BaseException | None = None
+
+    def _execute(self, on_handler: OnHandler) -> Awaitable[R]:
+        raise NotImplementedError
+
+    def start(self) -> None:
+        with self._lock:
+            if self._thread is not None:
+                raise RuntimeError("This run was started already.")
+            self._thread = threading.Thread(target=self._main, name="ai-card-generator-run", daemon=True)
+        self._thread.start()
+
+    def cancel(self) -> None:
+        """Stop the run soon (about a second); the work finished so far is kept. Safe from any thread."""
+        with self._lock:
+            self._cancelled = True
+            handler, loop = self._handler, self._loop
+        if handler is not None and loop is not None:
+            try:
+                asyncio.run_coroutine_threadsafe(handler.cancel_run(), loop)
+            except RuntimeError:  # the loop has just closed: the run is over anyway
+                pass
+
+    def result(self, timeout: float | None = None) -> R:
+        """Wait for the run's result; TimeoutError if it is not done after `timeout` seconds."""
+        if self._thread is None:
+            raise RuntimeError("Call start() first.")
+        if not self._done.wait(timeout):
+            raise TimeoutError("The run is still going.")
+        if self._error is not None:
+            raise self._error
+        assert self._result is not None
+        return self._result
+
+    def _main(self) -> None:
+        try:
+            self._result = asyncio.run(self._run_job())
+        except BaseException as e:  # handed to the thread that calls result()
+            self._error = e
+        finally:
+            with self._lock:
+                self._handler = self._loop = None
+            self._done.set()
+            if self._on_done is not None:
+                try:
+                    self._on_done(self)
+                except Exception:
+                    logger.exception("The run's completion listener failed")
+
+    async def _run_job(self) -> R:
+        return await self._execute(self._attach)
+
+    def _attach(self, handler: WorkflowHandler) -> None:
+        with self._lock:
+            self._handler, self._loop = handler, asyncio.get_running_loop()
+            cancelled = self._cancelled
+        if cancelled:
+            asyncio.ensure_future(handler.cancel_run())
+
+
+class PipelineRun(BackgroundRun[RunResult]):
+    """A generation (or, with `PipelineRun.regeneration(...)`, which takes `regenerate`'s arguments, a
+    regeneration) in a worker thread."""
 
     def __init__(
         self,
@@ -97,18 +175,10 @@ class PipelineRun:
         on_done: OnDone | None = None,
         _start: PipelineStart | None = None,
     ) -> None:
+        super().__init__(on_done=on_done)
         self._start_event = _start or PipelineStart(sources=list(sources))
         self._settings = settings
         self._on_event = on_event
-        self._on_done = on_done
-        self._lock = threading.Lock()
-        self._done = threading.Event()
-        self._thread: threading.Thread | None = None
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._handler: WorkflowHandler | None = None
-        self._cancelled = False
-        self._result: RunResult | None = None
-        self._error: BaseException | None = None
 
     @classmethod
     def regeneration(
@@ -125,58 +195,8 @@ class PipelineRun:
         planned = settings.model_copy(update={"mode": "planned"})
         return cls([source], planned, on_event=on_event, on_done=on_done, _start=start)
 
-    def start(self) -> None:
-        with self._lock:
-            if self._thread is not None:
-                raise RuntimeError("This run was started already.")
-            self._thread = threading.Thread(target=self._main, name="ai-card-generator-run", daemon=True)
-        self._thread.start()
-
-    def cancel(self) -> None:
-        """Stop the run soon (about a second); the cards made so far are kept. Safe from any thread."""
-        with self._lock:
-            self._cancelled = True
-            handler, loop = self._handler, self._loop
-        if handler is not None and loop is not None:
-            try:
-                asyncio.run_coroutine_threadsafe(handler.cancel_run(), loop)
-            except RuntimeError:  # the loop has just closed: the run is over anyway
-                pass
-
-    def result(self, timeout: float | None = None) -> RunResult:
-        """Wait for the run's result; TimeoutError if it is not done after `timeout` seconds."""
-        if self._thread is None:
-            raise RuntimeError("Call start() first.")
-        if not self._done.wait(timeout):
-            raise TimeoutError("The run is still going.")
-        if self._error is not None:
-            raise self._error
-        assert self._result is not None
-        return self._result
-
-    def _main(self) -> None:
-        try:
-            self._result = asyncio.run(
-                _execute(self._start_event, self._settings, self._on_event, on_handler=self._attach)
-            )
-        except BaseException as e:  # handed to the thread that calls result()
-            self._error = e
-        finally:
-            with self._lock:
-                self._handler = self._loop = None
-            self._done.set()
-            if self._on_done is not None:
-                try:
-                    self._on_done(self)
-                except Exception:
-                    logger.exception("The run's completion listener failed")
-
-    def _attach(self, handler: WorkflowHandler) -> None:
-        with self._lock:
-            self._handler, self._loop = handler, asyncio.get_running_loop()
-            cancelled = self._cancelled
-        if cancelled:
-            asyncio.ensure_future(handler.cancel_run())
+    def _execute(self, on_handler: OnHandler) -> Awaitable[RunResult]:
+        return _execute(self._start_event, self._settings, self._on_event, on_handler=on_handler)
 
 
 async def _execute(
@@ -195,26 +215,54 @@ async def _execute(
         record.fail(SOURCE_STEP, problem)
     if not start.sources:
         return record.result()
+    route: type[Route] = OrchestratorWorkflow if settings.mode == "orchestrator" else PlannedWorkflow
+    listener: Listener[tuple[int, int], list[Card]] | None = None
+    if on_event is not None:
+        listener = Listener(on_event, CardsReady, lambda ready: ready.cards)
+    return await drive(
+        lambda agents: route(settings, agents, record), start, record, settings, usage, listener, on_handler
+    )
+
+
+class Recorder(Protocol[R_co]):
+    """What a run's record gives `drive`: errors go in, the result comes out with what was made so far,
+    and the finished batches a listener was not sent as they are."""
+
+    def fail(self, step: str, error: Exception | str) -> None: ...
+
+    def result(self, *, cancelled: bool = False) -> R_co: ...
+
+    def unsent(self, sent: Mapping[Any, Any]) -> Sequence[ProgressEvent]: ...
+
+
+async def drive(
+    make: Callable[[Agents], Workflow],
+    start: StartEvent,
+    record: Recorder[R],
+    settings: PipelineSettings,
+    usage: UsageMeter,
+    listener: Listener[Any, Any] | None,
+    on_handler: OnHandler | None,
+) -> R:
+    """Run the workflow `make` builds on the run's agents, from `start`, streaming its events to `listener`;
+    however it ends (done, cancelled, timed out, a bug), the result holds what the run made so far and says
+    what went wrong, and the listener has been sent every finished batch as it is in the result."""
     llm = LLMClient(settings.llm, usage=usage, max_requests=settings.max_requests_per_run)
     context = ContextCheck(settings.llm, lambda problem: record.fail(CONTEXT_STEP, problem))
-    agents = Agents(llm, Slots(settings.max_concurrency), check=context)
-    route: type[Route] = OrchestratorWorkflow if settings.mode == "orchestrator" else PlannedWorkflow
-    workflow = route(settings, agents, record)
-    listener = _Listener(on_event) if on_event is not None else None
     try:
-        handler = workflow.run(start_event=start)
+        handler = make(Agents(llm, Slots(settings.max_concurrency), check=context)).run(start_event=start)
         if on_handler is not None:
             on_handler(handler)
         async for event in handler.stream_events():
-            if listener is not None and isinstance(event, ProgressEvent):
+            if listener is not None:
                 listener(event)
-        result: RunResult = await handler
+        result: R = await handler
     except WorkflowCancelledByUser:
         result = record.result(cancelled=True)
     except WorkflowTimeoutError:
         record.fail("run", f"The run took longer than {settings.run_timeout:g} s and was stopped.")
         result = record.result()
-    except Exception as error:  # a bug: the learner keeps the cards made so far, and sees one line
+    except Exception as error:  # a bug: the learner keeps what was made so far, and sees one line
         logger.exception("The run failed")
         record.fail("run", f"The run stopped on an unexpected error: {_one_line(error)}")
         result = record.result()
@@ -226,17 +274,22 @@ async def _execute(
     return result
 
 
-class _Listener:
-    """Hands progress events to `on_event`, remembering the cards of each batch it was sent; a broken
-    listener is logged and does not stop the run."""
+class Listener(Generic[K, V]):
+    """Hands progress events to `on_event`, remembering what each finished batch carried when it was sent
+    (`ready` events, by their `batch`: their `contents`); a broken listener is logged and does not stop the
+    run."""
 
-    def __init__(self, on_event: OnEvent) -> None:
+    def __init__(self, on_event: OnEvent, ready: type[ProgressEvent], contents: Callable[[Any], V]) -> None:
         self.on_event = on_event
-        self.sent: dict[tuple[int, int], list[Card]] = {}
+        self.ready = ready
+        self.contents = contents
+        self.sent: dict[K, V] = {}
 
-    def __call__(self, event: ProgressEvent) -> None:
-        if isinstance(event, CardsReady):
-            self.sent[event.batch] = event.cards
+    def __call__(self, event: Event) -> None:
+        if not isinstance(event, ProgressEvent):
+            return
+        if isinstance(event, self.ready):
+            self.sent[event.batch] = self.contents(event)
         try:
             self.on_event(event)
         except Exception:

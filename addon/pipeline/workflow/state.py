@@ -26,6 +26,36 @@ MAX_CHANGES = 30
 MAX_CHANGE_CHARS = 200
 
 
+class Steps:
+    """Agent steps with their progress events, and the errors they record: the base of a run's record.
+    Subclasses make the events (`_progress`) and stream what a step finished (`_stream_ready`)."""
+
+    errors: list[StepError]
+
+    def fail(self, step: str, error: Exception | str) -> None:
+        self.errors.append(StepError(step=step, message=str(error)))
+
+    async def step(self, ctx: Context, role: str, topic: str, call: Callable[[], Awaitable[T]]) -> T | None:
+        """Run one agent step with progress events; a pipeline error is recorded and gives None."""
+        ctx.write_event_to_stream(self._progress(StepStarted, role, topic))
+        try:
+            value = await call()
+        except PipelineError as e:
+            self.fail(f"{role}: {topic}" if topic else role, e)
+            self._stream_ready(ctx)
+            ctx.write_event_to_stream(self._progress(StepFinished, role, topic, error=str(e)))
+            return None
+        self._stream_ready(ctx)
+        ctx.write_event_to_stream(self._progress(StepFinished, role, topic))
+        return value
+
+    def _stream_ready(self, ctx: Context) -> None:
+        raise NotImplementedError
+
+    def _progress(self, kind: type[P], role: str, topic: str, **details: Any) -> P:
+        raise NotImplementedError
+
+
 class Finished(NamedTuple):
     cards: list[Card]
     """The batch's cards as kept."""
@@ -33,7 +63,7 @@ class Finished(NamedTuple):
     """One line per card dropped because it repeats a card finished before it."""
 
 
-class RunRecord:
+class RunRecord(Steps):
     """What a run has done so far: cards per batch, the outline and the errors.
 
     Steps write to it as they go: `pending` for a batch's cards as each stage leaves them, `finish` once
@@ -95,9 +125,6 @@ class RunRecord:
         self._ready.append(batch.key)
         return Finished(kept, list(dropped.values()))
 
-    def fail(self, step: str, error: Exception | str) -> None:
-        self.errors.append(StepError(step=step, message=str(error)))
-
     def result(self, *, cancelled: bool = False) -> RunResult:
         """The run's result, pending cards formatted; the lints that compare cards run once more over all."""
         for batch, cards in sorted(self._pending.values(), key=lambda pending: pending[0].key):
@@ -112,20 +139,6 @@ class RunRecord:
             errors=list(self.errors),
             cancelled=cancelled,
         )
-
-    async def step(self, ctx: Context, role: str, topic: str, call: Callable[[], Awaitable[T]]) -> T | None:
-        """Run one agent step with progress events; a pipeline error is recorded and gives None."""
-        ctx.write_event_to_stream(self._progress(StepStarted, role, topic))
-        try:
-            value = await call()
-        except PipelineError as e:
-            self.fail(f"{role}: {topic}" if topic else role, e)
-            self._stream_ready(ctx)
-            ctx.write_event_to_stream(self._progress(StepFinished, role, topic, error=str(e)))
-            return None
-        self._stream_ready(ctx)
-        ctx.write_event_to_stream(self._progress(StepFinished, role, topic))
-        return value
 
     def _stream_ready(self, ctx: Context) -> None:
         """A `CardsReady` event for each batch finished since the last one (the cards as finished)."""

@@ -1,33 +1,26 @@
 """The Generate Cards window: a source (pasted text or notes), a run whose cards stream into a preview,
 each card rendered and editable, regeneration with feedback, and Add in one undoable step.
 
-Lifecycle rules, because runs and adds finish in the background: every callback checks `_alive()`; the
-run's cards go into the draft session (journaled) whether or not the window is still open; closing stops the
-run, and a profile close waits for an add in progress before it lets the collection close.
+Its frame is `RunWindow` (window.py): the run's cards go into the draft session (journaled) whether or not
+the window is still open; closing stops the run, and a profile close waits for an add in progress.
 """
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import Future
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
 
-import aqt
 from anki.decks import DeckId
 from aqt.deckchooser import DeckChooser
 from aqt.main import AnkiQt
 from aqt.operations import QueryOp
 from aqt.qt import (
     QCheckBox,
-    QDialog,
     QHBoxLayout,
     QKeySequence,
-    QLabel,
     QLineEdit,
     QMenu,
-    QProgressBar,
     QPushButton,
     QShortcut,
     QSignalBlocker,
@@ -37,30 +30,28 @@ from aqt.qt import (
     QVBoxLayout,
     QWidget,
 )
-from aqt.utils import restoreGeom, restoreSplitter, saveGeom, saveSplitter, tooltip
+from aqt.utils import restoreGeom, restoreSplitter, tooltip
 from PyQt6 import sip
 
-from ...loader import load_pipeline
 from ...notes.sources import NoteSource
-from ...responsive import begin_background_work, end_background_work
+from ...responsive import begin_background_work
 from .. import GENERATE_DIALOG
+from .bars import CheckAllRow, RunStatus
 from .card_editor import CardEditor
 from .card_view import CardView
-from .earlier_drafts import NOTICE, EarlierDrafts
+from .earlier_drafts import EarlierDrafts, Leftovers
 from .notices import NoticeArea
 from .preview import Duplicates, draft_model, editor_fields, with_editor_fields
 from .runs import Outcome, RunDriver
 from .source_picker import SourcePicker
 from .table import RowsTable
+from .window import RunWindow
 
 if TYPE_CHECKING:
-    from ...drafts import DraftCard, DraftRun, DraftSession
-    from ...journal import Journal
+    from ...drafts import DraftCard, DraftSession
     from ...notes.insert import AddResult
     from ...pipeline.cards.anki_markup import MarkupPolicy
     from ...pipeline.models import Card, Source
-    from ...pipeline.settings import PipelineSettings
-    from ...pipeline.workflow.events import ProgressEvent
     from ..setup_notice import SetupNotice
 
 GEOMETRY_KEY = "aicg_generate"
@@ -69,42 +60,23 @@ TEXT_DRAFT = USER_FILES / "draft.txt"
 
 OPENING_STEP_MS = 60
 """The pause between the pieces of work that follow the window's opening."""
-UPDATE_MS = 80
-"""How often at most the window catches up with a run's events."""
-STOP_WAIT_MS = 5000
-"""How long closing the profile waits at most for a run to stop and hand over its cards."""
-
-PipelineState = Literal["loading", "ready", "failed"]
-RunState = Literal["idle", "running", "failed"]
 
 
-class GenerateDialog(QDialog):
+class GenerateDialog(RunWindow):
+    DIALOG = GENERATE_DIALOG
+    GEOMETRY = GEOMETRY_KEY
+
     def __init__(self, main_window: AnkiQt, notes: Sequence[NoteSource] = ()) -> None:
-        super().__init__(main_window, Qt.WindowType.Window)
-        self.mw = main_window
-        self.setObjectName("aicg_generate_dialog")
-        self.setWindowTitle("Generate Cards")
-        self.pipeline_state: PipelineState = "loading"
-        self.run_state: RunState = "idle"
+        super().__init__(main_window, name="aicg_generate_dialog", title="Generate Cards")
         self.session: DraftSession | None = None
-        self.driver: RunDriver | None = None
-        self.journal: Journal[DraftRun] | None = None
-        self.earlier: EarlierDrafts | None = None
         self.setup_notice: SetupNotice | None = None
         self.duplicates = Duplicates()
         self.adding = False
-        self._closed = False
-        self._after_add: list[Callable[[], None]] = []
-        self._progress_event: ProgressEvent | None = None
         self._rows_changed = False
         self._select_after_update: list[int] = []
         self._shown: tuple[DraftCard, Card] | None = None
         """The draft in the card view and editor, and its card as shown."""
         self._build_ui()
-        self._update_timer = QTimer(self)
-        self._update_timer.setSingleShot(True)
-        self._update_timer.timeout.connect(self._apply_updates)
-        main_window.garbage_collect_on_dialog_finish(self)
         restoreGeom(self, GEOMETRY_KEY, default_size=(1100, 760))
         restoreSplitter(self.splitter, GEOMETRY_KEY)
         self.source_picker.set_text(TEXT_DRAFT.read_text(encoding="utf-8") if TEXT_DRAFT.exists() else "")
@@ -116,10 +88,6 @@ class GenerateDialog(QDialog):
         QTimer.singleShot(0, self.card_view.start)  # a webview: the costly part of opening, one C++ call
         QTimer.singleShot(OPENING_STEP_MS, self._start_loading)
         QTimer.singleShot(2 * OPENING_STEP_MS, self._prepare_collection)
-
-    def _start_loading(self) -> None:
-        if self._alive():
-            self.mw.taskman.run_in_background(load_pipeline, self._on_pipeline_loaded, uses_collection=False)
 
     # building
 
@@ -149,19 +117,11 @@ class GenerateDialog(QDialog):
         deck_row.addWidget(self.generate_button)
         deck_row.addWidget(self.cancel_button)
         top_layout.addLayout(deck_row)
-        progress_row = QHBoxLayout()
-        self.progress = QProgressBar()
-        self.progress.setTextVisible(True)
-        self.progress.setMaximumWidth(260)
-        self.progress.hide()  # until the first run
-        self.status_label = _plain_label()
-        self.usage_label = _plain_label()
-        self.usage_label.setWordWrap(False)
-        self.usage_label.setEnabled(False)
-        progress_row.addWidget(self.progress)
-        progress_row.addWidget(self.status_label, stretch=1)
-        progress_row.addWidget(self.usage_label)
-        top_layout.addLayout(progress_row)
+        self.run_status = RunStatus()
+        self.progress = self.run_status.progress
+        self.status_label = self.run_status.status_label
+        self.usage_label = self.run_status.usage_label
+        top_layout.addWidget(self.run_status)
         self.splitter.addWidget(top)
 
         preview = QSplitter(Qt.Orientation.Horizontal)
@@ -171,17 +131,13 @@ class GenerateDialog(QDialog):
         self.model = draft_model(self.duplicates, self._source_title)
         self.table = RowsTable(self.model)
         left_layout.addWidget(self.table)
-        select_row = QHBoxLayout()
-        self.select_all = QPushButton("All")
-        self.select_all.setToolTip("Accept every card (Space toggles the selected ones)")
-        self.select_none = QPushButton("None")
-        self.select_none.setToolTip("Reject every card")
-        self.count_label = _plain_label()
-        for widget in (self.select_all, self.select_none):
-            widget.setAutoDefault(False)
-            select_row.addWidget(widget)
-        select_row.addWidget(self.count_label, stretch=1)
-        left_layout.addLayout(select_row)
+        self.check_row = CheckAllRow(
+            self.table,
+            accept_all="Accept every card (Space toggles the selected ones)",
+            reject_all="Reject every card",
+        )
+        self.count_label = self.check_row.count_label
+        left_layout.addWidget(self.check_row)
         regenerate_row = QHBoxLayout()
         self.feedback_edit = QLineEdit()
         self.feedback_edit.setPlaceholderText(
@@ -228,8 +184,6 @@ class GenerateDialog(QDialog):
         self.feedback_edit.returnPressed.connect(self._on_regenerate)
         self.insert_button.clicked.connect(self._on_insert)
         self.close_button.clicked.connect(self.reject)
-        self.select_all.clicked.connect(lambda: self.table.check_all(True))
-        self.select_none.clicked.connect(lambda: self.table.check_all(False))
         self.model.checked_changed.connect(self._on_checked_changed)
         self.table.current_row_changed.connect(self._show_row)
         self.table.selection().selectionChanged.connect(lambda *_: self._update_buttons())
@@ -253,19 +207,9 @@ class GenerateDialog(QDialog):
         self.source_picker.set_text(text, title)
         self.source_picker.setCurrentIndex(0)
 
-    def status_text(self) -> str:
-        return self.status_label.text()
-
     def drafts(self) -> list[DraftCard]:
         """The cards in the preview."""
         return self.model.rows()
-
-    def _set_status(self, text: str) -> None:
-        if self._alive():
-            self.status_label.setText(text)
-
-    def _alive(self) -> bool:
-        return not self._closed and not sip.isdeleted(self)
 
     def _update_buttons(self) -> None:
         if not self._alive():
@@ -291,27 +235,22 @@ class GenerateDialog(QDialog):
 
     # loading
 
-    def _on_pipeline_loaded(self, future: Future[Any]) -> None:
-        if not self._alive():
-            return
-        if (error := future.exception()) is not None:
-            self.pipeline_state = "failed"
-            self._set_status(f"The card generator can't start: {error}")
-            self._update_buttons()
-            return
+    def _pipeline_ready(self) -> None:
         from ...drafts import drafts_journal
         from ..setup_notice import SetupNotice
 
-        self.pipeline_state = "ready"
         self.journal = drafts_journal(USER_FILES)
         self.earlier = EarlierDrafts(
-            self.journal, self.notices, self.open_draft, lambda: self.session.id if self.session else None
+            self.journal,
+            self.notices,
+            self.open_draft,
+            lambda: self.session.id if self.session else None,
+            Leftovers(pending=lambda run: run.pending(), title=lambda run: run.title),
         )
         self._set_status("Ready.")
         self.setup_notice = SetupNotice(self.mw, self.notices)  # the settings check needs the libraries
         self.setup_notice.refresh()
         self.earlier.offer()
-        self._update_buttons()
 
     def _prepare_collection(self) -> None:
         """Our note types ready (previews render with them), then the duplicate keys loaded."""
@@ -346,19 +285,12 @@ class GenerateDialog(QDialog):
 
     # drafts from earlier runs
 
-    def _fill_drafts_menu(self) -> None:
-        if self.earlier is not None:
-            self.earlier.fill_menu(self.drafts_menu)
-
     def open_draft(self, entry_id: str) -> None:
         from ...drafts import DraftSession
 
-        if self.journal is None or self.run_state == "running":
+        entry = self._journal_entry(entry_id)
+        if entry is None or self.journal is None:
             return
-        entry = next((e for e in self.journal.load()[0] if e.id == entry_id), None)
-        if entry is None:
-            return
-        self.notices.hide_notice(NOTICE)
         session = DraftSession.resume(self.journal, entry)
         self._show_session(session)
         if session.run.deck_id:
@@ -403,25 +335,16 @@ class GenerateDialog(QDialog):
         text = self.source_picker.text()
         return [Source(text=text, title=self.source_picker.title())] if text else []
 
-    def _settings(self) -> PipelineSettings | None:
-        from ...config import SettingsError, load_settings
-
-        try:
-            return load_settings(self.mw)
-        except SettingsError as error:
-            self._set_status(f"Please fix the add-on's settings (Tools → Add-ons → Config): {error}")
-            if self.setup_notice is not None:
-                self.setup_notice.refresh()  # with its Open Settings… button
-            return None
+    def _settings_refused(self) -> None:
+        if self.setup_notice is not None:
+            self.setup_notice.refresh()  # with its Open Settings… button
 
     def _start(self, begin: Callable[[RunDriver], None], status: str) -> None:
         assert self.session is not None
         self.session.save()
         self.driver = RunDriver(self.mw, self.session, self)
         self.run_state = "running"
-        self.progress.show()
-        self.progress.setRange(0, 0)
-        self.usage_label.setText("")
+        self.run_status.started()
         self._set_status(status)
         self._update_buttons()
         begin(self.driver)
@@ -433,21 +356,11 @@ class GenerateDialog(QDialog):
 
     # RunListener: called on the main thread while the window is open
 
-    def run_progress(self, event: ProgressEvent) -> None:
-        if self._alive():
-            self._progress_event = event
-            self._schedule_update()
-
     def run_cards_changed(self, new_rows: Sequence[int]) -> None:
         if self._alive():
             self._rows_changed = True
             self._select_after_update = list(new_rows) or self._select_after_update
             self._schedule_update()
-
-    def _schedule_update(self) -> None:
-        """Events come in bursts: the window catches up with them at most every `UPDATE_MS`, in one go."""
-        if not self._update_timer.isActive():
-            self._update_timer.start(UPDATE_MS)
 
     def _apply_updates(self) -> None:
         self._update_timer.stop()
@@ -459,16 +372,9 @@ class GenerateDialog(QDialog):
         event, self._progress_event = self._progress_event, None
         if event is None:
             return
-        # QProgressBar repaints at once on a new value; with updates off it waits for the next paint.
-        self.progress.setUpdatesEnabled(False)
-        if event.topics_total:
-            self.progress.setRange(0, event.topics_total)
-            self.progress.setValue(event.topics_done)
-            self.progress.setFormat("%v of %m topics")
-        self.progress.setUpdatesEnabled(True)
+        self.run_status.advanced(event.topics_done, event.topics_total, "topics", event.usage.describe())
         if self.cancel_button.isEnabled():  # not while stopping
             self._set_status(event.message)
-        self.usage_label.setText(event.usage.describe())
 
     def run_finished(self, outcome: Outcome) -> None:
         if not self._alive():
@@ -679,72 +585,28 @@ class GenerateDialog(QDialog):
             self.session.save()
 
     def _add_finished(self) -> None:
-        end_background_work()
         self.adding = False
         self._update_buttons()
-        callbacks, self._after_add = self._after_add, []
-        for callback in callbacks:
-            callback()
+        self._op_finished()
 
     # closing
 
-    def reject(self) -> None:
-        if self._closed:
-            return
-        try:
-            self.editor.flush()
-            self._closed = True
-            if self.driver is not None:
-                self.driver.listener = None
-                self.driver.cancel()
-            USER_FILES.mkdir(exist_ok=True)
-            TEXT_DRAFT.write_text(self.source_picker.text_edit.toPlainText(), encoding="utf-8")
-            saveGeom(self, GEOMETRY_KEY)
-            saveSplitter(self.splitter, GEOMETRY_KEY)
-        finally:
-            self._closed = True
-            self.deck_chooser.cleanup()
-            self.card_view.cleanup()
-            if self.journal is not None:
-                self.journal.flush(timeout=2.0)
-            aqt.dialogs.markClosed(GENERATE_DIALOG)
-            super().reject()
+    def _op_in_progress(self) -> bool:
+        return self.adding
 
-    def closeWithCallback(self, callback: Callable[[], None]) -> None:
-        """Called by Anki's dialog manager when the profile closes (switching profile, quitting): an add in
-        progress finishes first, and a run stops and hands over its last cards to the journal first (its
-        unreviewed cards are formatted without the LLM: a second or so; `STOP_WAIT_MS` at most)."""
-        self.reject()
-        deadline = time.monotonic() + STOP_WAIT_MS / 1000
-        called = False
+    def _before_close(self) -> None:
+        self.editor.flush()
+        USER_FILES.mkdir(exist_ok=True)
+        TEXT_DRAFT.write_text(self.source_picker.text_edit.toPlainText(), encoding="utf-8")
 
-        def proceed() -> None:
-            nonlocal called
-            running = self.driver is not None and self.driver.running and time.monotonic() < deadline
-            if not called and not self.adding and not running:
-                called = True
-                if self.journal is not None:
-                    self.journal.flush(timeout=2.0)  # on disk before Anki may exit
-                callback()
-
-        self._after_add.append(proceed)
-        if self.driver is not None:
-            self.driver.when_idle(proceed)
-        QTimer.singleShot(STOP_WAIT_MS, proceed)
-        proceed()
+    def _cleanup(self) -> None:
+        self.deck_chooser.cleanup()
+        self.card_view.cleanup()
 
     def reopen(self, _main_window: AnkiQt, notes: Sequence[NoteSource] = ()) -> None:
         """Opened again (the dialog manager brought it to the front): new notes replace the notes tab."""
         if notes:
             self.set_notes(notes)
-
-
-def _plain_label() -> QLabel:
-    label = QLabel()
-    label.setWordWrap(True)
-    label.setTextFormat(Qt.TextFormat.PlainText)  # it shows model output
-    label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-    return label
 
 
 def _run_title(sources: Sequence[Source]) -> str:

@@ -80,7 +80,7 @@ def draft_columns(
                 "A note with this front is in your collection: Add skips it." if duplicates.of(d) else ""
             ),
         ),
-        Column("Source", source_title, tooltip=source_title, chars=10),
+        Column("Source", source_title, tooltip=source_title, chars=18),
     ]
 
 

@@ -20,6 +20,7 @@ from aqt.qt import (
     QKeyEvent,
     QModelIndex,
     QPersistentModelIndex,
+    QStyle,
     Qt,
     QTableView,
     QWidget,
@@ -28,6 +29,8 @@ from aqt.qt import (
 from aqt.theme import theme_manager
 
 T = TypeVar("T")
+CELL_PADDING = 16
+"""Room for a cell's margins (column 0 gets the checkbox's width on top)."""
 Index = QModelIndex | QPersistentModelIndex
 
 
@@ -178,11 +181,19 @@ class RowsTable(QTableView):
         vertical, header = self.verticalHeader(), self.horizontalHeader()
         assert vertical is not None and header is not None
         vertical.hide()
+        char_width = self.fontMetrics().averageCharWidth()
+        style = self.style()
+        checkbox = style.pixelMetric(QStyle.PixelMetric.PM_IndicatorWidth) if style is not None else 0
         for number, column in enumerate(model.columns):
-            mode = (
-                QHeaderView.ResizeMode.Stretch if column.stretch else QHeaderView.ResizeMode.ResizeToContents
-            )
-            header.setSectionResizeMode(number, mode)
+            if column.stretch:
+                header.setSectionResizeMode(number, QHeaderView.ResizeMode.Stretch)
+            else:  # a fixed width: sizing to the contents would measure every row at each change
+                header.setSectionResizeMode(number, QHeaderView.ResizeMode.Interactive)
+                title = header.fontMetrics().horizontalAdvance(column.title)
+                width = (
+                    max(char_width * column.chars, title) + CELL_PADDING + (checkbox if number == 0 else 0)
+                )
+                self.setColumnWidth(number, width)
         model.modelReset.connect(self._emit_current)
         self.selection().currentRowChanged.connect(lambda current, _previous: self._emit_current())
 

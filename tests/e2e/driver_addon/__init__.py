@@ -16,7 +16,9 @@ The scenario comes from the JSON file named by AICG_E2E_CONFIG: {"report": path,
   window there and report the drafts notice;
 - "from_browser": notes selected in the Browser → context menu → generate → add, then from a generated
   note back to its source and from the source to its cards;
-- "insert_many": `insert_cards` drafts added in one step, timed.
+- "insert_many": `insert_cards` drafts added in one step, timed;
+- "review": studied notes selected in the Browser → context menu → Review selected cards with AI… → fields
+  confirmed → Review → Apply (splits suspended), the cards' history compared, then Edit → Undo.
 Anki quits when done. A 10 ms heartbeat timer runs throughout: each step reports the main thread's worst
 stall.
 """
@@ -52,6 +54,7 @@ HEAVY_MODULES = (
     "nltk",
 )
 MENU_TEXT = "Generate Cards…"
+REVIEW_TEXT = "Review selected cards with AI…"
 PACKAGE = "ai_card_generator"
 POLL_MS = 50
 HEARTBEAT_MS = 10
@@ -453,6 +456,103 @@ def step_settings() -> Iterator[Wait]:
     }
 
 
+def _studied(notetype: str, fields: dict[str, str]) -> int:
+    """A note in deck "Studied" whose cards were answered a few times through the v3 scheduler."""
+    from anki.scheduler.v3 import CardAnswer
+
+    note = mw.col.new_note(mw.col.models.by_name(notetype))
+    for name, value in fields.items():
+        note[name] = value
+    mw.col.add_note(note, mw.col.decks.id("Studied"))
+    for card_id in note.card_ids():
+        for rating in (CardAnswer.EASY, CardAnswer.GOOD, CardAnswer.AGAIN, CardAnswer.GOOD):
+            card = mw.col.get_card(card_id)
+            card.start_timer()
+            states = mw.col._backend.get_scheduling_states(card.id)
+            mw.col.sched.answer_card(mw.col.sched.build_answer(card=card, states=states, rating=rating))
+    return note.id
+
+
+def _history(note_id: int) -> list:
+    """Each card's id, due, interval, ease and review log: what a review must keep."""
+    rows = mw.col.db.all(
+        "select c.id, c.due, c.ivl, c.factor, (select group_concat(r.id) from revlog r where r.cid = c.id)"
+        " from cards c where c.nid = ? order by c.ord",
+        note_id,
+    )
+    return [list(row) for row in rows]
+
+
+def step_review() -> Iterator[Wait]:
+    import aqt
+
+    notes = {
+        "split": _studied("Basic", {"Front": "RSI: range and period?", "Back": "0 to 100; 14 days"}),
+        "rewrite": _studied(
+            "Basic",
+            {
+                "Front": "What does RSI measure?",
+                "Back": "The speed and size of recent price changes of one stock over a period",
+            },
+        ),
+        "keep": _studied("Cloze", {"Text": "{{c1::Paris}} is the capital of France"}),
+    }
+    before = {name: _history(nid) for name, nid in notes.items()}
+    count_before = mw.col.note_count()
+    browser = aqt.dialogs.open("Browser", mw)
+    browser.search_for("deck:Studied")
+    browser.table.select_all()
+    in_notes_menu = any(a.text() == REVIEW_TEXT for a in browser.form.menu_Notes.actions())
+    _context_action(browser, REVIEW_TEXT)
+    browser.search_for("nid:0")
+    yield lambda: browser.editor.note is None if hasattr(browser.editor, "note") else True
+    browser.close()
+    yield lambda: _dialog("aicg_review_dialog") is not None
+    dialog = _dialog("aicg_review_dialog")
+    yield lambda: dialog.field_dialog is not None
+    dialog.field_dialog.accept()
+    yield lambda: dialog.session is not None
+    started = time.monotonic()
+    if heartbeat:
+        heartbeat.take()
+    dialog.review_button.click()
+    yield lambda: dialog.run_state == "idle" and not dialog.driver.running
+    seconds = time.monotonic() - started
+    stall = heartbeat.take() if heartbeat else None
+    actions = {row.note.note_id: row.action for row in dialog.session.run.rows}
+    verdicts = {name: actions.get(note_id) for name, note_id in notes.items()}
+    dialog.suspend_box.setChecked(True)
+    dialog.apply_button.click()
+    yield lambda: not dialog.applying
+    status = dialog.status_text()
+    dialog.reject()
+    applied = {name: _history(nid) for name, nid in notes.items()}
+    split = mw.col.get_note(notes["split"])
+    report["steps"]["review"] = {
+        "in_notes_menu": in_notes_menu,
+        "verdicts": verdicts,
+        "status": status,
+        "seconds": seconds,
+        "worst_stall_ms": stall,
+        "ids_and_revlog_kept": all(
+            [[c[0], c[4]] for c in applied[name]] == [[c[0], c[4]] for c in before[name]] for name in notes
+        ),
+        "rewrite_history_same": applied["rewrite"] == before["rewrite"],
+        "rewritten_back": mw.col.get_note(notes["rewrite"])["Back"],
+        "split_tags": split.tags,
+        "split_suspended": all(card.queue == -1 for card in split.cards()),
+        "notes_added": mw.col.note_count() - count_before,
+        "undo_name": mw.col.undo_status().undo,
+    }
+    mw.form.actionUndo.trigger()  # Edit → Undo
+    yield lambda: mw.col.undo_status().undo != report["steps"]["review"]["undo_name"]
+    report["steps"]["review"] |= {
+        "after_undo_same": {name: _history(nid) for name, nid in notes.items()} == before,
+        "after_undo_notes": mw.col.note_count() - count_before,
+        "after_undo_back": mw.col.get_note(notes["rewrite"])["Back"],
+    }
+
+
 STEPS = {
     "idle": step_idle,
     "first_use": step_first_use,
@@ -464,6 +564,7 @@ STEPS = {
     "failing_server": step_failing_server,
     "hostile": step_hostile,
     "switch_profile_mid_run": step_switch_profile_mid_run,
+    "review": step_review,
 }
 
 
