@@ -452,7 +452,13 @@ def run_cli(fault: Fault, folder: Path) -> Outcome:
         ]  # fmt: skip
         environment = {**_clean_environment(), "AICG_FAULT_KEY": KEY}
         with subprocess.Popen(
-            command, cwd=ROOT, env=environment, stderr=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+            command,
+            cwd=ROOT,
+            env=environment,
+            stderr=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+            preexec_fn=ctrl_c_as_in_a_terminal,
         ) as process:
             assert process.stderr is not None
             seen: list[str] = []
@@ -472,6 +478,13 @@ def run_cli(fault: Fault, folder: Path) -> Outcome:
         if process.returncode == 2:
             outcome.errors.append(seen[-1])
         return outcome
+
+
+def ctrl_c_as_in_a_terminal() -> None:
+    """`preexec_fn` for a command line the test interrupts: a child of a shell script's background job
+    starts with SIGINT ignored, and Python then installs no KeyboardInterrupt handler (the Ctrl-C would be
+    lost and the run would go on)."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def measure(result: RunResult, made: int, progress: Sequence[str]) -> Outcome:

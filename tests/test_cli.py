@@ -18,6 +18,7 @@ from addon.cli import main
 from addon.pipeline.models import RunResult
 
 from .fake_openai import FakeOpenAI, Reply, Request
+from .faults import ctrl_c_as_in_a_terminal
 from .pipeline_crew import Crew, topics_of
 from .replay import Replay
 
@@ -163,7 +164,14 @@ def test_ctrl_c_keeps_the_finished_cards(fake_openai: FakeOpenAI, tmp_path: Path
     fake_openai.handler = respiration_hangs
     out_json, out_apkg = tmp_path / "run.json", tmp_path / "cards.apkg"
     args = generate_args(fake_openai.url, tmp_path, "--json", out_json, "--apkg", out_apkg, text=LONGER)
-    with subprocess.Popen(cli(*args), cwd=ROOT, env=cli_env(), stderr=subprocess.PIPE, text=True) as process:
+    with subprocess.Popen(
+        cli(*args),
+        cwd=ROOT,
+        env=cli_env(),
+        stderr=subprocess.PIPE,
+        text=True,
+        preexec_fn=ctrl_c_as_in_a_terminal,
+    ) as process:
         assert process.stderr is not None
         for line in process.stderr:
             if line.startswith("Formatter: Photosynthesis; Fermentation done"):
