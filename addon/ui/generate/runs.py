@@ -209,7 +209,9 @@ class RunDriver(JobRunner["RunResult", "ProgressEvent"]):
     def _failed(self, error: BaseException) -> Outcome:
         """A bug in the pipeline: the cards that streamed in stay; say what happened, in one line."""
         self.session.run.status = "failed"
-        self.session.run.message = f"The run stopped on an unexpected error ({one_line(error)}); its cards stay."
+        self.session.run.message = (
+            f"The run stopped on an unexpected error ({one_line(error)}); its cards stay."
+        )
         return self._saved(Outcome(False, self.session.run.message, 0))
 
     def _saved(self, outcome: Outcome) -> Outcome:
