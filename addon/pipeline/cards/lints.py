@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from html.parser import HTMLParser
 from typing import TypeVar
 
@@ -144,16 +145,31 @@ def answer_text(draft: CardDraft) -> str:
     return " ".join(deletion.answer for deletion in cloze.scan(draft.text).deletions)
 
 
+CACHED_FIELD_CHARS = 20_000
+"""Fields up to this long are parsed once for all the lints; a longer one (a learner's edit can be any
+length) is parsed each time rather than kept in memory."""
+
+
 def _soup(text: str) -> BeautifulSoup:
+    """A field's HTML as the lints read it. Parsed once for all of them (a card's lints ask for the same
+    few fields some twenty times, and parsing is most of a card's formatting time, competing with Anki's
+    main thread for the GIL), so it is shared between lints and threads: read it, never change it."""
+    return _cached_soup(text) if len(text) <= CACHED_FIELD_CHARS else _parse(text)
+
+
+@lru_cache(maxsize=1024)
+def _cached_soup(text: str) -> BeautifulSoup:
+    return _parse(text)
+
+
+def _parse(text: str) -> BeautifulSoup:
     return BeautifulSoup(markdown_to_html(text), "html.parser")
 
 
+@lru_cache(maxsize=1024)
 def _prose(text: str) -> str:
     """Visible text without code blocks or inline code."""
-    soup = _soup(text)
-    for code in soup.find_all(["pre", "code"]):
-        code.decompose()
-    return soup.get_text(" ")
+    return " ".join(s for s in _soup(text).strings if s.find_parent(["pre", "code"]) is None)
 
 
 def card_text(draft: CardDraft) -> str:
@@ -163,6 +179,7 @@ def card_text(draft: CardDraft) -> str:
     return cloze.strip_markers(draft.text)
 
 
+@lru_cache(maxsize=1024)
 def normalize(text: str) -> str:
     """Text as compared across cards: cloze markers, markup and punctuation gone, case folded."""
     stripped = cloze.strip_markers(text)
