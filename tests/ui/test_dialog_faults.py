@@ -23,7 +23,7 @@ from tests.test_faults import check
 
 from .anki_app import addon_module
 from .dialog_faults import ANKI_FAULTS, AnkiFault, open_dialog, run_anki_fault, run_dialog
-from .test_generate_dialog import configured, slow_after_first_batch  # noqa: F401  (configured: a fixture)
+from .test_generate_dialog import slow_after_first_batch
 
 pytestmark = pytest.mark.timeout(180)
 
