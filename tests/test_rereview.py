@@ -201,6 +201,30 @@ def test_code_cards_get_the_expert_and_a_failed_batch_leaves_its_notes_unreviewe
     assert "```python" in result.verdicts[0].cards[0].draft.extra
 
 
+def test_code_a_model_invented_in_an_extra_does_not_come_back(fake_openai: FakeOpenAI) -> None:
+    """A generated note's extra is no evidence for code: the Expert sees the source it was made from."""
+
+    def rewrite(notes: list[dict[str, Any]], feedback: str) -> dict[str, Any]:
+        card = {"kind": "basic", "front": "What does a tombstone mark?", "back": "A deleted key"}
+        verdict = {"verdict": "rewrite", "reasons": ["shorter"], "cards": [card]}
+        return {"verdicts": [{"note": note["note"], **verdict} for note in notes]}
+
+    crew = Crew(rereview=rewrite)
+    fake_openai.handler = crew
+    invented = "```python\nstore.pop(key)\n```"
+    prose = "An LSM-tree deletes a key by writing a tombstone."
+    with_code = "Deleting: `store.delete(key)` writes a tombstone."
+    card = NoteCard(kind="basic", front="What does delete do?", back="Writes a tombstone", extra=invented)
+    sources = [(1, prose), (2, with_code)]
+    notes = [ExistingNote(note_id=n, card=card, source=source, source_id=n) for n, source in sources]
+    result = asyncio.run(review_notes(notes, settings_for(fake_openai)))
+
+    assert [v.action for v in result.verdicts] == ["rewrite", "rewrite"]
+    [expert] = crew.requests("ExtraFields")  # only for the note whose source shows code
+    assert "`store.delete(key)`" in (source_of(expert) or "")
+    assert "store.pop" not in (source_of(expert) or "") and prose not in (source_of(expert) or "")
+
+
 def test_stop_keeps_the_verdicts_made_and_the_rest_can_be_reviewed_later(fake_openai: FakeOpenAI) -> None:
     first_batch_done = threading.Event()
 

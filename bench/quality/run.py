@@ -10,13 +10,42 @@ from __future__ import annotations
 
 import argparse
 import json
-import re
 import time
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
-from addon.pipeline.models import BasicCard, RunResult, Source
+from pydantic import BaseModel, SecretStr
+
+from addon.pipeline.models import Source, StepError, Usage
 from addon.pipeline.settings import LLMSettings, PipelineSettings
 from addon.pipeline.workflow.runner import PipelineRun
+
+from .cards_md import cards_for_the_judge
+
+
+def relay_settings(port: int, **options: Any) -> PipelineSettings:
+    """Settings for the relay on `port`: a helper answering by hand takes minutes per request."""
+    llm = LLMSettings(
+        base_url=f"http://127.0.0.1:{port}/v1",
+        model="relay-model",
+        api_key=SecretStr("relay"),
+        request_timeout=3600,
+        max_attempts=1,
+    )
+    return PipelineSettings(llm=llm, run_timeout=12 * 3600, max_requests_per_run=300, **options)
+
+
+def print_event(event: object) -> None:
+    print(time.strftime("%H:%M:%S"), event, flush=True)
+
+
+def write_run(out: Path, name: str, result: BaseModel, usage: Usage, errors: Sequence[StepError]) -> None:
+    """`out/name` (the whole result) and `out/usage.json` (its usage and errors, for score.py)."""
+    out.mkdir(parents=True, exist_ok=True)
+    (out / name).write_text(result.model_dump_json(indent=1), encoding="utf-8")
+    summary = {"usage": usage.model_dump(), "errors": [error.model_dump() for error in errors]}
+    (out / "usage.json").write_text(json.dumps(summary, indent=1), encoding="utf-8")
 
 
 def main() -> None:
@@ -28,51 +57,19 @@ def main() -> None:
     parser.add_argument("--out", required=True, type=Path)
     parser.add_argument("--mode", default="planned", choices=["planned", "orchestrator"])
     args = parser.parse_args()
-    settings = PipelineSettings(
-        llm=LLMSettings(
-            base_url=f"http://127.0.0.1:{args.port}/v1",
-            model="relay-model",
-            api_key="relay",
-            request_timeout=3600,
-            max_attempts=1,
-        ),
-        mode=args.mode,
-        run_timeout=12 * 3600,
-        max_requests_per_run=300,
-    )
     started = time.monotonic()
     run = PipelineRun(
         [Source(text=args.text.read_text(encoding="utf-8"), title=args.text.stem)],
-        settings,
-        on_event=lambda event: print(time.strftime("%H:%M:%S"), event, flush=True),
+        relay_settings(args.port, mode=args.mode),
+        on_event=print_event,
     )
     run.start()
     result = run.result()
-    args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / "result.json").write_text(result.model_dump_json(indent=1), encoding="utf-8")
-    usage = {"usage": result.usage.model_dump(), "errors": [e.model_dump() for e in result.errors]}
-    (args.out / "usage.json").write_text(json.dumps(usage, indent=1), encoding="utf-8")
-    (args.out / "cards.md").write_text(cards_for_the_judge(args.text.name, result), encoding="utf-8")
+    write_run(args.out, "result.json", result, result.usage, result.errors)
+    cards = cards_for_the_judge(args.text.name, [card.draft for card in result.cards])
+    (args.out / "cards.md").write_text(cards, encoding="utf-8")
     minutes = (time.monotonic() - started) / 60
     print(f"{len(result.cards)} notes, {result.usage.describe()}, {minutes:.1f} min")
-
-
-def cards_for_the_judge(name: str, result: RunResult) -> str:
-    """The notes as a learner sees them, nothing about how they were made."""
-    lines = [f"# Cards made from: {name}", ""]
-    for number, card in enumerate(result.cards, start=1):
-        draft = card.draft
-        if isinstance(draft, BasicCard):
-            lines += [f"## Note {number} (basic, 1 card)", f"**Question:** {draft.question}", ""]
-            lines += [f"**Answer:** {draft.answer}", ""]
-        else:
-            count = len(set(re.findall(r"\{\{c(\d+)::", draft.text))) or 1
-            lines += [f"## Note {number} (cloze, {count} cards: one per cN number)"]
-            lines += [f"**Text:** {draft.text}", ""]
-        if draft.extra.strip():
-            lines += ["**Extra:**", "", draft.extra, ""]
-        lines.append("")
-    return "\n".join(lines)
 
 
 if __name__ == "__main__":

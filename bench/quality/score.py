@@ -10,10 +10,28 @@ from __future__ import annotations
 import json
 import sys
 from collections import Counter
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 TEXTS = Path(__file__).parent / "texts"
 GOOD = ("usable", "polish")
+Judged = dict[str, Any]
+"""One note of a judgement.json: its class, defects and, for a cloze note, its cards."""
+
+
+def cards_of(notes: Sequence[Judged]) -> list[Judged]:
+    """The cards a learner reviews: a basic note is one, a cloze note one per cN number."""
+    return [card for note in notes for card in (note.get("cards") or [note])]
+
+
+def defects_of(notes: Sequence[Judged]) -> Counter[str]:
+    """How many notes show each defect letter."""
+    return Counter(letter for note in notes for letter in set(note.get("defects") or ""))
+
+
+def letters(defects: Counter[str]) -> str:
+    return " ".join(f"{letter}{n}" for letter, n in defects.most_common()) or "—"
 
 
 def row(run: Path) -> str:
@@ -22,9 +40,8 @@ def row(run: Path) -> str:
     text_name = (run / "cards.md").read_text(encoding="utf-8").splitlines()[0].split(": ", 1)[1]
     words = len((TEXTS / text_name).read_text(encoding="utf-8").split())
     notes = judgement["notes"]
-    cards = [card for note in notes for card in (note.get("cards") or [note])]
+    cards = cards_of(notes)
     classes = Counter(card["class"] for card in cards)
-    defects = Counter(letter for note in notes for letter in set(note.get("defects") or ""))
     good = sum(classes[c] for c in GOOD)
     ideas = judgement.get("key_ideas", [])
     covered = sum(1 for idea in ideas if idea.get("covered_by"))
@@ -35,7 +52,7 @@ def row(run: Path) -> str:
             str(len(cards)),
             f"{100 * good / len(cards):.1f}%",
             f"{100 * classes['unusable'] / len(cards):.1f}%",
-            " ".join(f"{letter}{n}" for letter, n in defects.most_common()) or "—",
+            letters(defects_of(notes)),
             str(usage["requests"]),
             f"{1000 * usage['requests'] / words:.1f}",
             str(round(usage["prompt_tokens"] / max(good, 1))),

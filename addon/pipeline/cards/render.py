@@ -185,7 +185,10 @@ def code_language(code: Tag) -> str | None:
     return None
 
 
+@lru_cache(maxsize=128)
 def find_lexer(language: str) -> Lexer | None:
+    """The highlighter for a fence's language, or None. Cached: pygments looks the name up among all its
+    lexers each time (a lexer keeps no state between `highlight` calls, so one per language is shared)."""
     try:
         return get_lexer_by_name(language)
     except ClassNotFound:

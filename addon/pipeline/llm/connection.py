@@ -20,6 +20,7 @@ from pydantic import BaseModel, Field
 from ..errors import LLMError
 from ..settings import LLMSettings, StructuredOutput
 from .endpoint import key_refused, status_text
+from .http import new_client
 from .openai_llm import OpenAICompatibleLLM
 from .servers import fetch_models
 from .structured import InvalidReply, StructuredRequest
@@ -203,7 +204,7 @@ class _Check:
 
     async def _listed_models(self) -> list[str] | LLMError:
         if self._models is None:
-            async with httpx.AsyncClient(timeout=self.settings.request_timeout) as http:
+            async with new_client(self.settings.request_timeout) as http:
                 try:
                     self._models = await fetch_models(
                         http, self.settings.base_url, self.settings.resolved_api_key()

@@ -45,6 +45,7 @@ from tenacity import RetryCallState, RetryError
 from ..errors import BudgetExceeded, LLMError
 from ..settings import LLMSettings
 from .endpoint import auth_headers, endpoint, key_refused, server_detail, status_text
+from .http import new_client
 from .retry import Attempts, retry_policy
 from .usage import UsageMeter
 from .wire import REQUEST_OPTIONS, Completion, WireToolCall, function_tool, to_chat_response, to_wire_message
@@ -223,7 +224,7 @@ class OpenAICompatibleLLM(FunctionCallingLLM):
         return self._http
 
     def _new_http(self) -> httpx.AsyncClient:
-        return httpx.AsyncClient(timeout=self.settings.request_timeout)
+        return new_client(self.settings.request_timeout)
 
     def _chat_blocking(self, messages: Sequence[ChatMessage], kwargs: dict[str, Any]) -> ChatResponse:
         """The async path in an event loop of its own, with a connection pool of its own."""

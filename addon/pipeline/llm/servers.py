@@ -15,6 +15,7 @@ from pydantic import BaseModel, ValidationError
 
 from ..errors import LLMError
 from .endpoint import auth_headers, endpoint, key_refused, server_detail, status_text
+from .http import new_client
 from .presets import LOCAL_PRESETS, Preset, local_url
 
 PROBE_TIMEOUT = 1.0
@@ -47,7 +48,7 @@ def list_models(base_url: str, api_key: str = "", *, timeout: float = 10.0) -> l
     """The model names the server lists, sorted; LLMError saying why when it cannot or will not."""
 
     async def main() -> list[str]:
-        async with httpx.AsyncClient(timeout=timeout) as http:
+        async with new_client(timeout) as http:
             return await fetch_models(http, base_url, api_key)
 
     return asyncio.run(main())
@@ -59,7 +60,7 @@ def find_local_servers(
     """The candidates answering `/v1/models` on 127.0.0.1, probed all at once (about `timeout` at worst)."""
 
     async def main() -> list[LocalServer]:
-        async with httpx.AsyncClient(timeout=timeout) as http:
+        async with new_client(timeout) as http:
             found = await asyncio.gather(*(_probe(http, preset) for preset in candidates))
         return [server for server in found if server is not None]
 

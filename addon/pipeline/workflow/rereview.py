@@ -403,23 +403,30 @@ class RereviewWorkflow(Workflow):
 
 
 _CODE = re.compile(r"```|`[^`\n]+`")
-"""A code block or inline code: what a note must show for its suggested cards to go to the Code and Extra
-Field Expert (as a topic whose source shows code does in a generation)."""
+"""A code block or inline code: what a note's evidence must show for its suggested cards to go to the Code
+and Extra Field Expert (as a topic whose source shows code does in a generation)."""
 
 
 def _needs_expert(note: ExistingNote, verdict: ReviewVerdict) -> bool:
-    """Whether the Expert should write the extra of the verdict's cards: a change of a note that shows code,
-    whose extra has somewhere to go (a split's new notes always have one)."""
+    """Whether the Expert should write the extra of the verdict's cards: a change of a note whose question,
+    answer or evidence shows code, and whose extra has somewhere to go (a split's new notes always have
+    one)."""
     if verdict.action not in ("rewrite", "split") or (verdict.action == "rewrite" and not note.has_extra):
         return False
+    return bool(_CODE.search(f"{note.card.front}\n{note.card.back}\n{_evidence(note)}"))
+
+
+def _evidence(note: ExistingNote) -> str:
+    """What a note's code is checked against: the text it was made from, or, for a learner's own note, the
+    note itself. A generated note's extra is not evidence: models invent code there, and the Expert, told to
+    add code only where its source shows code, would put back what the Reviewer took out."""
     card = note.card
-    return bool(_CODE.search(f"{card.front}\n{card.back}\n{card.extra}"))
+    return note.source or f"{card.front}\n{card.back}\n{card.extra}".strip()
 
 
 def _code_source(notes: Sequence[ExistingNote]) -> str:
-    """What the Expert checks code against: the notes as they are, and the texts they were made from."""
-    cards = [f"{n.card.front}\n{n.card.back}\n{n.card.extra}".strip() for n in notes]
-    return "\n\n".join([*cards, *dict.fromkeys(n.source for n in notes if n.source)])
+    """What the Expert checks code against: each note's evidence, each text once."""
+    return "\n\n".join(dict.fromkeys(_evidence(note) for note in notes))
 
 
 # Running a review

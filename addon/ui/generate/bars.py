@@ -37,11 +37,13 @@ class RunStatus(QWidget):
 
     def started(self, total: int = 0, unit: str = "") -> None:
         """A run began: `total` steps of `unit` (0: not known yet, the bar shows it is busy)."""
+        self.progress.setUpdatesEnabled(False)  # painted once, with the next paint
         self.progress.show()
         self.progress.setRange(0, total)
         self.progress.setValue(0)
         if unit:
             self.progress.setFormat(f"%v of %m {unit}")
+        self.progress.setUpdatesEnabled(True)
         self.usage_label.setText("")
 
     def advanced(self, done: int, total: int, unit: str, usage: str) -> None:

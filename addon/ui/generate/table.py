@@ -79,9 +79,9 @@ class RowsModel(QAbstractTableModel, Generic[T]):
             self._rows = list(rows)
             self.endResetModel()
         else:
-            for number in added:
-                self.beginInsertRows(QModelIndex(), number, number)
-                self._rows.insert(number, rows[number])
+            for first, last in _runs_of(added):  # one insertion per run of rows: the view relays out once
+                self.beginInsertRows(QModelIndex(), first, last)
+                self._rows[first:first] = rows[first : last + 1]
                 self.endInsertRows()
         return added is not None
 
@@ -149,6 +149,17 @@ class RowsModel(QAbstractTableModel, Generic[T]):
         if index.column() == 0:
             flags |= Qt.ItemFlag.ItemIsUserCheckable
         return flags
+
+
+def _runs_of(numbers: Sequence[int]) -> list[tuple[int, int]]:
+    """Ascending numbers as runs of consecutive ones, (first, last) each."""
+    runs: list[tuple[int, int]] = []
+    for number in numbers:
+        if runs and runs[-1][1] == number - 1:
+            runs[-1] = (runs[-1][0], number)
+        else:
+            runs.append((number, number))
+    return runs
 
 
 def _insertions(old: Sequence[T], new: Sequence[T]) -> list[int] | None:
