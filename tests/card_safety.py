@@ -97,11 +97,19 @@ def rendered_problems(col: Collection, note_ids: Iterable[NoteId], *, sounds: bo
     problems = []
     for note_id in note_ids:
         for card in col.get_note(note_id).cards():
-            rendered = card.question() + card.answer()
-            if re.search(r"<script|<[^>]*\son\w+\s*=", rendered, re.IGNORECASE):
-                problems.append(f"script in card {card.id}")
-            if re.search(r"src=\"latex-", rendered):
-                problems.append(f"LaTeX image in card {card.id}")
+            problems += [
+                f"{problem} in card {card.id}" for problem in html_problems(card.question() + card.answer())
+            ]
             if not sounds and (card.question_av_tags() or card.answer_av_tags()):
                 problems.append(f"sound in card {card.id}")
+    return problems
+
+
+def html_problems(rendered: str) -> list[str]:
+    """What is unsafe in a card's HTML as Anki rendered it: a script, an event handler, a LaTeX image."""
+    problems = []
+    if re.search(r"<script|<[^>]*\son\w+\s*=", rendered, re.IGNORECASE):
+        problems.append("script")
+    if re.search(r"src=\"latex-", rendered):
+        problems.append("LaTeX image")
     return problems

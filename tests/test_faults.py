@@ -16,14 +16,15 @@ from .pipeline_crew import Crew
 pytestmark = pytest.mark.timeout(180)
 
 
-def check(outcome: Outcome, fault: Fault) -> None:
+def check(outcome: Outcome, fault: Fault, surface: str = "pipeline") -> None:
     assert outcome.lost == 0, f"{outcome.lost} of {outcome.made} cards lost"
     assert outcome.duplicates == 0
     assert outcome.unsafe == []
     assert outcome.clear, outcome.errors
     assert bool(outcome.cards) == fault.cards, (outcome.cards, outcome.errors)
-    if fault.error:
-        assert any(fault.error in message for message in outcome.errors), outcome.errors
+    error = fault.dialog_error if surface == "dialog" and fault.dialog_error else fault.error
+    if error:
+        assert any(error in message for message in outcome.errors), outcome.errors
     if not fault.cards and fault.stop_when is None:
         assert outcome.errors, "a run without cards says why"
 

@@ -40,6 +40,12 @@ class Number:
 CARD_NUMBERS = (
     Number("temperature", "Low values give steadier cards", decimals=2, step=0.1),
     Number("context_window", "The model's context size; long texts are split to fit", " tokens", step=1000),
+    Number(
+        "max_reply_tokens",
+        "The longest answer asked of the model, never more than half the context window",
+        " tokens",
+        step=1000,
+    ),
 )
 LIMIT_NUMBERS = (
     Number("max_concurrency", "How many requests run at once"),
@@ -134,6 +140,15 @@ class SettingsForm:
         self.tags = QLineEdit()
         self.tags.setPlaceholderText("none")
         add_row(cards, "default_tags", self.tags, "Every added note gets these; separate them with spaces.")
+        self.math = choice_box("math")
+        add_row(
+            cards,
+            "math",
+            self.math,
+            "Formulas are shown with MathJax. Anki's LaTeX tags make Anki run LaTeX on this computer:"
+            " choose them only if you use LaTeX in Anki and trust your texts.",
+            compact=True,
+        )
         self._add_numbers(cards, CARD_NUMBERS)
 
         self.limits_tab = QWidget()
@@ -146,9 +161,13 @@ class SettingsForm:
         self._on_priced(False)
 
     def widget_for(self, key: str) -> QWidget | None:
-        return {"mode": self.mode, "target_language": self.language, "default_tags": self.tags}.get(
-            key, self.spins.get(key)
-        )
+        named: dict[str, QWidget] = {
+            "mode": self.mode,
+            "target_language": self.language,
+            "default_tags": self.tags,
+            "math": self.math,
+        }
+        return named.get(key, self.spins.get(key))
 
     def apply_limits(self, limits: Mapping[str, Limit]) -> None:
         for number in (*CARD_NUMBERS, *LIMIT_NUMBERS, *PRICES):
@@ -162,6 +181,7 @@ class SettingsForm:
 
     def set_values(self, values: Mapping[str, Any]) -> None:
         set_choice(self.mode, values.get("mode"))
+        set_choice(self.math, values.get("math"))
         self.language.setText(str(values.get("target_language") or ""))
         try:
             self.tags.setText(" ".join(parse_tags(values.get("default_tags"))))
@@ -177,6 +197,7 @@ class SettingsForm:
             "mode": self.mode.currentData(),
             "target_language": self.language.text().strip(),
             "default_tags": self.tags.text().split(),
+            "math": self.math.currentData(),
         }
         for number in (*CARD_NUMBERS, *LIMIT_NUMBERS, *PRICES):
             value = self.spins[number.key].value()

@@ -40,6 +40,7 @@ def run_anki(
     *,
     steps: list[str],
     source_text: str = "",
+    fault_texts: dict[str, str] | None = None,
     addon: Path | None = LOCAL_BUILD,
     config: dict | None = None,
     extra_addons: dict[str, Path] | None = None,
@@ -65,6 +66,7 @@ def run_anki(
                 "report": str(report_path),
                 "steps": steps,
                 "source_text": source_text,
+                "fault_texts": fault_texts or {},
                 "insert_cards": insert_cards,
                 "explain": explain,
             }

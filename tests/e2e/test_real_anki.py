@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 
 import pytest
 
 from tests.build_fixtures import PACKAGE
+from tests.card_safety import field_problems, html_problems
 from tests.fake_openai import FakeOpenAI, Reply, Request
-from tests.pipeline_crew import FIVE_TOPICS, Crew, task
+from tests.faults import KEY, TEXT, hostile, is_clear
+from tests.pipeline_crew import FIVE_TOPICS, Crew, keep_all, task
 
 from .envs import ANKI_ENVS, ensure_env
 from .run_anki import run_anki
@@ -64,30 +67,75 @@ def test_starts_without_llama_index_loads_the_vendored_copy_on_first_use_and_add
     assert run.report["messages"] == []
 
 
-def test_quitting_anki_mid_run_keeps_the_cards_in_the_drafts_journal(
-    tmp_path: Path, local_addon: Path, fake_openai: FakeOpenAI
-) -> None:
-    def later_batches_slow(schema: str, request: Request) -> float:
-        first = task(request).startswith("Topics: Relative Strength Index;")  # and MACD
-        return 5.0 if schema == "Review" and not first else 0.0
+FAILING = "## A server that fails\nEvery request about this text gets a server error: zz-fails-every-time.\n"
+HOSTILE_TEXT = TEXT + "\nzz-hostile-output\n"
 
-    fake_openai.handler = Crew(cards_per_topic=2, delay=later_batches_slow)
+
+def fault_server(request: Request, crew: Crew) -> Reply:
+    """The crew, but a 500 for every request about FAILING, hostile markup in every field about
+    HOSTILE_TEXT, and the five topics' later batches' reviews held 5 s (so that a run is still going when
+    the learner switches profile or quits)."""
+    body = json.dumps(request.body)
+    if "zz-fails-every-time" in body:
+        return Reply.error(500, "the model server is down")
+    if "zz-hostile-output" in body:
+        return hostile(request, crew)
+    reply = crew(request)
+    first = task(request).startswith("Topics: Relative Strength Index;")  # the first batch, with MACD
+    slow = request.schema_name == "Review" and not first and "Bollinger" in body
+    return dataclasses.replace(reply, delay=5.0) if slow else reply
+
+
+@pytest.mark.parametrize("env_name", list(ANKI_ENVS))
+def test_faults_only_a_real_anki_shows(
+    env_name: str, tmp_path: Path, local_addon: Path, fake_openai: FakeOpenAI
+) -> None:
+    """A failing server, hostile output added and shown in the reviewer, switching profile and quitting
+    Anki mid-run: no traceback, no error window, nothing unsafe on the page, every card in the journal."""
+    crew = Crew(cards_per_topic=2, review=keep_all)
+    fake_openai.handler = lambda request: fault_server(request, crew)
     run = run_anki(
-        ensure_env("anki-26.5"),
+        ensure_env(env_name),
         tmp_path,
-        steps=["first_use", "quit_mid_run"],
+        steps=["first_use", "failing_server", "hostile", "switch_profile_mid_run", "quit_mid_run"],
         addon=local_addon,
         source_text=FIVE_TOPICS,
-        config={"base_url": fake_openai.url, "model": fake_openai.model, "api_key": "sk-e2e-test"},
+        fault_texts={"failing_server": FAILING, "hostile": HOSTILE_TEXT},
+        config={"base_url": fake_openai.url, "model": fake_openai.model, "api_key": KEY, "max_backoff": 0.05},
     )
 
+    failing = run.report["steps"]["failing_server"]
+    assert failing["state"] == "failed" and failing["shown"] == 0 and failing["generate_enabled"]
+    assert "500 Internal Server Error" in failing["status"] and is_clear(failing["status"]), failing
+
+    shown = run.report["steps"]["hostile"]
+    # Every card made is added (cards the hostile text makes look alike are dropped as repeats, and said so).
+    assert shown["generated"] == shown["notes"] == len(shown["cards"]) > 0, shown["status"]
+    for card in shown["cards"]:
+        assert [problem for field in card["fields"] for problem in field_problems(field)] == []
+        assert html_problems(card["question"] + card["answer"]) == [] and card["sounds"] == 0
+    for page in (shown["preview"], shown["reviewer_question"], shown["reviewer_answer"]):
+        assert "{{Back}}" in page["text"], page  # the hostile card is shown, its template syntax as text
+        assert (page["active"], page["handlers"], page["remote"], page["script_links"], page["flag"]) == (
+            0, 0, 0, 0, 0,
+        ), page  # fmt: skip
+
+    switched = run.report["steps"]["switch_profile_mid_run"]
+    assert switched["running"] and switched["shown"] >= 4 and switched["profile"] == "User 2"
+    assert "from “Switched mid-run” were not added yet" in switched["notice"], switched["notice"]
     quit_step = run.report["steps"]["quit_mid_run"]
-    assert quit_step["running"] and quit_step["shown"] == 4, "the first batch: two topics, two cards each"
-    [journal] = (run.base / "addons21" / PACKAGE / "user_files" / "drafts").glob("generate-*.json")
-    saved = json.loads(journal.read_text())["payload"]
-    assert saved["title"] == "Quit mid-run" and len(saved["cards"]) >= 4
+    assert quit_step["running"] and quit_step["shown"] >= 4, "the first batch: two topics, two cards each"
+    journal = run.base / "addons21" / PACKAGE / "user_files" / "drafts"
+    runs = [json.loads(path.read_text())["payload"] for path in journal.glob("*.json")]
+    saved = {journaled["title"]: journaled for journaled in runs}
+    for title, step in (("Switched mid-run", switched), ("Quit mid-run", quit_step)):
+        assert len(saved[title]["cards"]) >= step["shown"], title
+        message = saved[title]["message"]  # shown when the run is opened again
+        assert message == "" or is_clear(message), message
     assert not run.tracebacks, run.tracebacks
     assert "should have been closed" not in run.output
+    assert KEY not in run.output and KEY not in json.dumps(run.report)
+    assert run.report["messages"] == []
 
 
 def test_another_addons_pydantic_fails_this_addon_alone_with_a_clear_message(

@@ -7,10 +7,11 @@ import importlib
 import os
 import shutil
 import time
+from collections.abc import Callable
 from pathlib import Path
 from types import ModuleType
 
-from aqt.qt import QAction, QApplication, QTimer, QWidget
+from aqt.qt import QAction, QApplication, QEventLoop, QTimer, QWidget
 
 from tests.build_fixtures import PACKAGE, ROOT
 from tests.e2e.make_profile import main as make_profile
@@ -50,6 +51,18 @@ def stop_anki(mw, seconds: float = 1.5) -> None:
         app.sendPostedEvents(None, QEvent.Type.DeferredDelete)
         app.processEvents()
         time.sleep(0.01)
+
+
+def wait_until(predicate: Callable[[], object], timeout: float, poll_ms: int = 10) -> None:
+    """Run Qt's event loop until `predicate()` holds (as qtbot.waitUntil does, for code without pytest);
+    TimeoutError after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    loop = QEventLoop()
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"not done within {timeout:g} s")
+        QTimer.singleShot(poll_ms, loop.quit)
+        loop.exec()
 
 
 def server_config(mw, server) -> dict:
@@ -113,6 +126,10 @@ class Heartbeat:
         self._timer = QTimer()
         self._timer.setInterval(10)
         self._timer.timeout.connect(self._tick)
+
+    def restart(self) -> None:
+        """Count no gap up to now: work a test itself did on the main thread (deleting a deck, say)."""
+        self._last, self._gc_ms = time.perf_counter(), 0.0
 
     def _tick(self) -> None:
         now = time.perf_counter()

@@ -390,6 +390,30 @@ def test_numbers_stay_within_the_settings_limits(mw, qtbot, open_settings) -> No
     assert spins["request_timeout"].value() == 1  # more than 0, in whole seconds
     assert dialog.form._hints["temperature"].text() == "Low values give steadier cards (0–2)."
     assert dialog.form._hints["context_window"].text().endswith("(1,024–10,000,000 tokens).")
+    spins["max_reply_tokens"].setValue(100)
+    assert spins["max_reply_tokens"].value() == 256
+    assert dialog.form._hints["max_reply_tokens"].text() == (
+        "The longest answer asked of the model, never more than half the context window"
+        " (256–1,000,000 tokens)."
+    )
+
+
+def test_math_offers_the_three_choices_in_words_and_saves_the_one_picked(mw, qtbot, open_settings) -> None:
+    dialog = open_settings()
+    box = dialog.form.math
+    assert dialog.form.widget_for("math") is box and dialog.tabs.widget(1).isAncestorOf(box)
+    assert [box.itemText(i) for i in range(box.count())] == [
+        "Only where the text has math, as MathJax",
+        "Always, as MathJax",
+        "Also Anki's LaTeX tags (runs LaTeX on this computer)",
+    ]
+    assert box.currentData() == "source"
+
+    box.setCurrentIndex(box.findData("latex"))
+    dialog.form.spins["max_reply_tokens"].setValue(4000)
+    dialog.save_button.click()
+
+    assert (saved_config(mw)["math"], saved_config(mw)["max_reply_tokens"]) == ("latex", 4000)
 
 
 HAND_EDITED = {
@@ -399,7 +423,9 @@ HAND_EDITED = {
     "structured_output": "json_text",
     "temperature": 0.7,
     "context_window": 32000,
+    "max_reply_tokens": 3000,
     "mode": "orchestrator",
+    "math": "mathjax",
     "target_language": "German",
     "default_tags": ["reading", "biology"],
     "max_concurrency": 2,
@@ -448,7 +474,9 @@ def test_edits_are_saved_and_cancel_drops_them(mw, qtbot, open_settings) -> None
 
 def test_a_broken_config_json_opens_with_defaults_and_says_which(mw, qtbot, open_settings, use_config,
                                                                   fake_openai) -> None:  # fmt: skip
-    broken = use_config(base_url=fake_openai.url, model="fake-model", temperature="warm", max_concurrency=-2)
+    broken = use_config(
+        base_url=fake_openai.url, model="fake-model", temperature="warm", max_concurrency=-2, math="tex"
+    )
     dialog = open_settings(config=broken)
 
     assert (
@@ -459,20 +487,23 @@ def test_a_broken_config_json_opens_with_defaults_and_says_which(mw, qtbot, open
         "Concurrent requests should be greater than or equal to 1 (max_concurrency in the config); using "
         "the default, 4." in dialog.status_text()
     )
+    assert "Math in cards should be 'source', 'mathjax' or 'latex'" in dialog.status_text()
+    assert dialog.form.math.currentData() == "source"
     dialog.save_button.click()
     assert (saved_config(mw)["temperature"], saved_config(mw)["max_concurrency"]) == (0.2, 4)
+    assert saved_config(mw)["math"] == "source"
 
 
 def test_restore_defaults_keeps_the_connection(mw, qtbot, open_settings, use_config, fake_openai) -> None:
     dialog = open_settings(
-        config=use_config(base_url=fake_openai.url, model="m", api_key=KEY, max_attempts=9)
+        config=use_config(base_url=fake_openai.url, model="m", api_key=KEY, max_attempts=9, math="latex")
     )
 
     dialog.restore_button.click()
 
     values = dialog.values()
     assert (values["base_url"], values["model"], values["api_key"]) == (fake_openai.url, "m", KEY)
-    assert values["max_attempts"] == 4
+    assert (values["max_attempts"], values["math"]) == (4, "source")
 
 
 # --- first run ---------------------------------------------------------------------------------------------

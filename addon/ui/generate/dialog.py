@@ -106,7 +106,7 @@ class GenerateDialog(RunWindow):
         top_layout.addWidget(self.source_picker)
         deck_row = QHBoxLayout()
         deck_box = QWidget()
-        self.deck_chooser = DeckChooser(self.mw, deck_box, label=True)
+        self.deck_chooser = DeckChooser(self.mw, deck_box, label=True, on_deck_changed=self._on_deck_chosen)
         self.note_decks = QCheckBox("Each note's cards go to that note's deck")
         self.generate_button = QPushButton("Generate")
         self.generate_button.setToolTip("Generate cards (Ctrl+Enter)")
@@ -533,7 +533,10 @@ class GenerateDialog(RunWindow):
             return
         add_fields = not needs_new_fields(self.mw.col) or self.mw.confirm_schema_modification()
         run = session.run
-        run.deck_id = self.deck_chooser.selected_deck_id
+        # The deck chosen for the run, not the chooser's: once that deck is deleted, Anki's chooser shows
+        # Default without a word, and adding must say so instead (insert.MissingDeck).
+        deck_id = DeckId(run.deck_id or self.deck_chooser.selected_deck_id)
+        run.deck_id = deck_id
         origins = {
             source.note_id: Origin(
                 source.title, source.note_id, _deck(run.note_decks.get(source.note_id or 0))
@@ -547,7 +550,7 @@ class GenerateDialog(RunWindow):
             add_cards_op(
                 parent=self.mw,
                 cards=[draft.card for draft in drafts],
-                deck_id=self.deck_chooser.selected_deck_id,
+                deck_id=deck_id,
                 tags=default_tags(self.mw),
                 origins=origins,
                 add_fields=add_fields,
@@ -570,9 +573,16 @@ class GenerateDialog(RunWindow):
             self._refresh_rows()
 
     def _on_insert_failed(self, error: Exception) -> None:
-        """Adding is all or nothing: the cards stay here to try again."""
+        """Adding is all or nothing: the cards stay here to try again, to the deck the chooser shows."""
+        if self.session is not None:
+            self.session.run.deck_id = self.deck_chooser.selected_deck_id
         self._add_finished()
         self._set_status(f"No cards were added: {error}")
+
+    def _on_deck_chosen(self, deck_id: int) -> None:
+        if self.session is not None:
+            self.session.run.deck_id = deck_id
+            self.session.save()
 
     def _add_finished(self) -> None:
         self.adding = False

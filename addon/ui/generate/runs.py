@@ -66,10 +66,18 @@ class JobRunner(Generic[R, E]):
         self._run: Job[R] | None = None
         self._queue: list[Callable[[], Job[R]]] = []
         self._stopped = False
+        self._when_idle: list[Callable[[], None]] = []
 
     @property
     def running(self) -> bool:
         return self._run is not None
+
+    def when_idle(self, callback: Callable[[], None]) -> None:
+        """Call `callback` once no job is going, its results applied (at once if none is)."""
+        if self._run is None:
+            callback()
+        else:
+            self._when_idle.append(callback)
 
     def cancel(self) -> None:
         """Stop: what the job finished so far stays."""
@@ -104,13 +112,13 @@ class JobRunner(Generic[R, E]):
     def _on_event(self, event: E) -> None:
         raise NotImplementedError
 
-    def _failed(self, error: Exception) -> Outcome:
+    def _failed(self, error: BaseException) -> Outcome:
         raise NotImplementedError
 
     def _finish(self, job: Job[R], apply: Callable[[R], Outcome]) -> None:
         try:
             result = job.result(timeout=0)
-        except Exception as error:
+        except BaseException as error:  # the job's own, handed over (asyncio.CancelledError is one too)
             outcome = self._failed(error)
         else:
             outcome = apply(result)
@@ -121,6 +129,9 @@ class JobRunner(Generic[R, E]):
         end_background_work()
         if self.listener is not None:
             self.listener.run_finished(outcome)
+        callbacks, self._when_idle = self._when_idle, []
+        for callback in callbacks:
+            callback()
 
 
 class RunDriver(JobRunner["RunResult", "ProgressEvent"]):
@@ -195,15 +206,23 @@ class RunDriver(JobRunner["RunResult", "ProgressEvent"]):
             self.listener.run_cards_changed(rows)
         return self._saved(Outcome(bool(rows) or result.cancelled, message, len(rows)))
 
-    def _failed(self, error: Exception) -> Outcome:
-        """A bug in the pipeline: the cards that streamed in stay; say what happened."""
+    def _failed(self, error: BaseException) -> Outcome:
+        """A bug in the pipeline: the cards that streamed in stay; say what happened, in one line."""
         self.session.run.status = "failed"
-        self.session.run.message = f"The run failed unexpectedly: {error!r}"
+        self.session.run.message = (
+            f"The run stopped on an unexpected error ({one_line(error)}); its cards stay."
+        )
         return self._saved(Outcome(False, self.session.run.message, 0))
 
     def _saved(self, outcome: Outcome) -> Outcome:
         self.session.save()
         return outcome
+
+
+def one_line(error: BaseException) -> str:
+    """An unexpected error as one short line for the status (its type and first line, never a traceback)."""
+    detail = next(iter(str(error).strip().splitlines()), "")[:200]
+    return f"{type(error).__name__}: {detail}" if detail else type(error).__name__
 
 
 def cards_text(count: int) -> str:

@@ -10,6 +10,7 @@ Lifecycle rules, because runs and collection operations finish in the background
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from concurrent.futures import Future
 from typing import TYPE_CHECKING, Any, Literal
@@ -33,6 +34,8 @@ if TYPE_CHECKING:
 
 UPDATE_MS = 80
 """How often at most the window catches up with a run's events."""
+STOP_WAIT_MS = 5000
+"""How long closing the profile waits at most for a run to stop and hand over what it made."""
 
 PipelineState = Literal["loading", "ready", "failed"]
 RunState = Literal["idle", "running", "failed"]
@@ -201,9 +204,24 @@ class RunWindow(QDialog):
             super().reject()
 
     def closeWithCallback(self, callback: Callable[[], None]) -> None:
-        """Called by Anki's dialog manager when the profile closes: an operation under way finishes first."""
+        """Called by Anki's dialog manager when the profile closes (switching profile, quitting): an operation
+        under way finishes first, and a run stops and hands over what it made to the journal first (a
+        generation formats its unreviewed cards without the LLM: a second or so; `STOP_WAIT_MS` at most)."""
         self.reject()
-        if self._op_in_progress():
-            self._after_op.append(callback)
-        else:
-            callback()
+        deadline = time.monotonic() + STOP_WAIT_MS / 1000
+        called = False
+
+        def proceed() -> None:
+            nonlocal called
+            running = self.driver is not None and self.driver.running and time.monotonic() < deadline
+            if not called and not self._op_in_progress() and not running:
+                called = True
+                if self.journal is not None:
+                    self.journal.flush(timeout=2.0)  # on disk before Anki may exit
+                callback()
+
+        self._after_op.append(proceed)
+        if self.driver is not None:
+            self.driver.when_idle(proceed)
+        QTimer.singleShot(STOP_WAIT_MS, proceed)
+        proceed()

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Protocol
 from aqt.main import AnkiQt
 from aqt.qt import QTimer
 
-from ..generate.runs import JobRunner, Outcome
+from ..generate.runs import JobRunner, Outcome, one_line
 
 SAVE_MS = 1000
 
@@ -87,10 +87,12 @@ class ReviewDriver(JobRunner["ReviewResult", "ProgressEvent"]):
         self.session.save()
         return Outcome(bool(result.verdicts) or result.cancelled, run.message, len(result.verdicts))
 
-    def _failed(self, error: Exception) -> Outcome:
-        """A bug in the pipeline: the verdicts that streamed in stay; say what happened."""
+    def _failed(self, error: BaseException) -> Outcome:
+        """A bug in the pipeline: the verdicts that streamed in stay; say what happened, in one line."""
         self._save_timer.stop()
         self.session.run.status = "failed"
-        self.session.run.message = f"The review failed unexpectedly: {error!r}"
+        self.session.run.message = (
+            f"The review stopped on an unexpected error ({one_line(error)}); its verdicts stay."
+        )
         self.session.save()
         return Outcome(False, self.session.run.message, 0)

@@ -7,6 +7,13 @@ The scenario comes from the JSON file named by AICG_E2E_CONFIG: {"report": path,
 - "settings": Tools → Add-ons, select the add-on, Config: test the connection and save;
 - "generate": generate from `source_text` and add the cards;
 - "quit_mid_run": generate, and let Anki quit as soon as the first cards are in;
+- "failing_server": generate from `fault_texts["failing_server"]` (the server fails it), report what is shown;
+- "hostile": generate from `fault_texts["hostile"]` (the server answers with hostile markup), report what the
+  window's preview page holds (scripts, event handlers, remote images, a flag a script would have set),
+  add the cards, report their fields and HTML as Anki renders them, then show the first in the reviewer
+  and report what its page holds;
+- "switch_profile_mid_run": generate, switch to a new profile as soon as the first cards are in, open the
+  window there and report the drafts notice;
 - "from_browser": notes selected in the Browser → context menu → generate → add, then from a generated
   note back to its source and from the source to its cards;
 - "insert_many": `insert_cards` drafts added in one step, timed;
@@ -256,6 +263,125 @@ def step_quit_mid_run() -> Iterator[Wait]:
     }
 
 
+def step_failing_server() -> Iterator[Wait]:
+    dialog = _dialog()
+    dialog.set_source_text(CONFIG["fault_texts"]["failing_server"], "Failing server")
+    dialog.generate_button.click()
+    yield lambda: dialog.run_state != "running"
+    report["steps"]["failing_server"] = {
+        "state": dialog.run_state,
+        "status": dialog.status_text(),
+        "shown": len(dialog.drafts()),
+        "generate_enabled": dialog.generate_button.isEnabled(),
+    }
+
+
+QA_CHECK = r"""(() => {
+  const qa = document.getElementById("qa");
+  if (!qa || !qa.innerText.trim()) return null;
+  const all = [...qa.querySelectorAll("*")];
+  const source = (e) => e.getAttribute("src") || "";
+  return {
+    text: qa.innerText.slice(0, 300),
+    active: qa.querySelectorAll("script,iframe,object,embed,form,link,meta,base").length,
+    handlers: all.filter((e) => [...e.attributes].some((a) => a.name.toLowerCase().startsWith("on"))).length,
+    remote: all.filter((e) => /^\s*(https?:|\/\/|\\|\/\\|javascript:|data:)/i.test(source(e))).length,
+    script_links: all.filter((e) => /^\s*javascript:/i.test(e.getAttribute("href") || "")).length,
+    flag: window.aicgPwned || 0,
+  };
+})()"""
+"""What the reviewer's page shows of a card: anything that could run or fetch, and the hostile flag."""
+
+
+def _page_check(web: QWidget, into: dict) -> Iterator[Wait]:
+    """Evaluate QA_CHECK in `web` until the card is on the page; the result goes into `into["page"]`."""
+    asked: list[float] = []
+
+    def ready() -> bool:
+        if into.get("page"):
+            return True
+        if not asked or time.monotonic() - asked[-1] > 0.3:
+            asked.append(time.monotonic())
+            web.evalWithCallback(QA_CHECK, lambda found: into.__setitem__("page", found))
+        return False
+
+    yield ready
+
+
+def step_hostile() -> Iterator[Wait]:
+    dialog = _dialog()
+    deck_id = mw.col.decks.id("Hostile output")
+    dialog.set_source_text(CONFIG["fault_texts"]["hostile"], "Hostile output")
+    dialog.deck_chooser.selected_deck_id = deck_id
+    dialog.generate_button.click()
+    yield lambda: dialog.run_state != "running"
+    generated, status = len(dialog.drafts()), dialog.status_text()
+    preview: dict = {}  # the window's own preview of the first card, in Anki's reviewer page
+    yield lambda: "aicg-preview-side" in dialog.card_view.shown  # a card, not the placeholder message
+    yield from _page_check(dialog.card_view.web, preview)
+    dialog.insert_button.click()
+    yield lambda: not dialog.adding and not dialog.drafts()
+    note_ids = list(mw.col.find_notes(f"did:{deck_id}"))
+    rendered = []
+    for note_id in note_ids:
+        for card in mw.col.get_note(note_id).cards():
+            rendered.append(
+                {
+                    "fields": mw.col.get_note(note_id).fields,
+                    "question": card.question(),
+                    "answer": card.answer(),
+                    "sounds": len(card.question_av_tags()) + len(card.answer_av_tags()),
+                }
+            )
+    mw.col.decks.select(deck_id)
+    mw.moveToState("review")
+    yield lambda: mw.reviewer.card is not None and mw.reviewer.state == "question"
+    question: dict = {}
+    yield from _page_check(mw.reviewer.web, question)
+    mw.reviewer._showAnswer()
+    answer: dict = {}
+    yield lambda: mw.reviewer.state == "answer"
+    yield from _page_check(mw.reviewer.web, answer)
+    mw.moveToState("deckBrowser")
+    report["steps"]["hostile"] = {
+        "generated": generated,
+        "status": status,
+        "notes": len(note_ids),
+        "cards": rendered,
+        "preview": preview["page"],
+        "reviewer_question": question["page"],
+        "reviewer_answer": answer["page"],
+    }
+
+
+def step_switch_profile_mid_run() -> Iterator[Wait]:
+    """Generate, and switch to another profile as soon as the first cards are in; there, the window offers
+    them (the journal is the add-on's, shared by profiles)."""
+    dialog = _dialog()
+    dialog.set_source_text(CONFIG["source_text"], "Switched mid-run")
+    dialog.generate_button.click()
+    yield lambda: len(dialog.drafts()) > 0
+    shown, running = len(dialog.drafts()), dialog.run_state == "running"
+    mw.pm.create("User 2")
+    mw.unloadProfileAndShowProfileManager()  # File → Switch Profile
+    yield lambda: getattr(mw, "profileDiag", None) is not None and mw.profileDiag.isVisible()
+    form = mw.profileForm
+    form.profiles.setCurrentRow(mw.pm.profiles().index("User 2"))
+    form.login.click()  # Open
+    yield lambda: mw.col is not None and mw.pm.name == "User 2" and mw.state != "profileManager"
+    action = next(a for a in mw.form.menuTools.actions() if a.text() == MENU_TEXT)
+    action.trigger()
+    yield lambda: _dialog() is not None and _dialog().pipeline_state == "ready"
+    reopened = _dialog()
+    yield lambda: bool(reopened.notices.text("drafts"))
+    report["steps"]["switch_profile_mid_run"] = {
+        "shown": shown,
+        "running": running,
+        "profile": mw.pm.name,
+        "notice": reopened.notices.text("drafts"),
+    }
+
+
 def step_insert_many() -> Iterator[Wait]:
     """`insert_cards` drafts (formatted beforehand, not timed) added in one step; the add is timed."""
     addon = importlib.import_module(PACKAGE)
@@ -435,6 +561,9 @@ STEPS = {
     "from_browser": step_from_browser,
     "insert_many": step_insert_many,
     "quit_mid_run": step_quit_mid_run,
+    "failing_server": step_failing_server,
+    "hostile": step_hostile,
+    "switch_profile_mid_run": step_switch_profile_mid_run,
     "review": step_review,
 }
 
@@ -478,6 +607,8 @@ def _finish(timer: QTimer) -> None:
 
 def _on_profile_open() -> None:
     global heartbeat
+    if heartbeat is not None:  # another profile opened by a step: the steps go on
+        return
     report["profile_open_time"] = time.time()
     heartbeat = Heartbeat()
     if CONFIG.get("explain"):
