@@ -131,6 +131,10 @@ CASES: dict[str, tuple[list[CardDraft], list[CardDraft]]] = {
             basic(
                 question="Which momentum indicator ranges from 0 to 100?", answer="RSI, a momentum indicator"
             ),
+            basic(  # a formula's \text{} labels are not answer words the question gives away
+                question=r"What entropy does the reservoir at \(T_\text{hot}\) lose when it gives up heat Q?",
+                answer=r"\(Q/T_\text{hot}\)",
+            ),
         ],
     ),
     "trivial": (

@@ -321,9 +321,9 @@ def _question_contains_answer(draft: BasicCard) -> Findings:
 
 def _given_away(answer: str, shown: str, share: float) -> str:
     """The answer's meaningful words that `shown` holds, comma-separated, when they are at least `share` of
-    them; else ""."""
-    wanted = stems(normalize(answer))
-    found = wanted & stems(normalize(shown))
+    them; else "". Formulas do not count: their commands and labels (`\\text{hot}`) are not words."""
+    wanted = stems(normalize(FORMULA.sub(" ", answer)))
+    found = wanted & stems(normalize(FORMULA.sub(" ", shown)))
     return ", ".join(words_of(_prose(answer), found)) if wanted and len(found) >= share * len(wanted) else ""
 
 
