@@ -15,7 +15,7 @@ import json
 from collections.abc import Sequence
 
 from aqt.main import AnkiQt
-from aqt.qt import QVBoxLayout, QWidget
+from aqt.qt import QObject, QVBoxLayout, QWidget
 from aqt.theme import theme_manager
 from aqt.webview import AnkiWebView, AnkiWebViewKind
 
@@ -85,7 +85,8 @@ class CardView(QWidget):
     def cleanup(self) -> None:
         self._cleaned_up = True
         if self.web is not None:
-            self.web.cleanup()
+            self.web.cleanup()  # deletes the page later
+            _keep_until_destroyed(self.web)
             self.web = None
 
     def _sides(self, card: RenderedCard) -> str:
@@ -111,3 +112,16 @@ class CardView(QWidget):
 
 def _message(text: str) -> str:
     return f"<div class='aicg-preview-message'>{html_text.escape(text)}</div>"
+
+
+_closing: set[QObject] = set()
+
+
+def _keep_until_destroyed(web: AnkiWebView) -> None:
+    """Hold the webview's Python side until Qt has deleted its page: the page's bridge object lives there,
+    and a page still loading can send it a message meanwhile (Qt crashes on a bridge already gone)."""
+    _closing.add(web)
+    if (page := web.page()) is not None:
+        page.destroyed.connect(lambda *_: _closing.discard(web))
+    else:
+        _closing.discard(web)
