@@ -85,6 +85,7 @@ class CardView(QWidget):
     def cleanup(self) -> None:
         self._cleaned_up = True
         if self.web is not None:
+            self.web.stop()  # a page still loading would yet reach for its bridge
             self.web.cleanup()  # deletes the page later
             _keep_until_destroyed(self.web)
             self.web = None
