@@ -35,10 +35,8 @@ from tests.card_safety import field_problems, rendered_problems
 from tests.fake_openai import FakeOpenAI
 from tests.faults import TEXT, Fault, Outcome, Server, config_of, repeats_in, source_text
 
-from .anki_app import Heartbeat, addon_module, menu_action, top_level, wait_until
+from .anki_app import TICK_MS, Heartbeat, addon_module, menu_action, top_level, wait_until
 
-TICK_MS = 10
-"""The heartbeat's interval: a gap of one tick is no stall."""
 RUN_TIMEOUT = 120.0
 _QUIET = re.compile(r"\d+ cards? ready \([^()]*\)\.|Stopped\. \d+ cards? kept \([^()]*\)\.|Stopped\.")
 """Status lines that report no problem: a run that ended well, or was stopped."""

@@ -21,16 +21,12 @@ from tests.faults import FAULTS, Fault
 from tests.pipeline_crew import FIVE_TOPICS, Crew
 from tests.test_faults import check
 
-from .anki_app import addon_module
+from .anki_app import FREEZE_MS, addon_module
 from .dialog_faults import ANKI_FAULTS, AnkiFault, open_dialog, run_anki_fault, run_dialog
 from .test_generate_dialog import slow_after_first_batch
 
 pytestmark = pytest.mark.timeout(180)
 
-STALL_LIMIT_MS = 250
-"""A fault run's worst main-thread stall may not pass this. The window's own budget during a run is 50 ms
-(test_generate_dialog.py checks it on a quiet run, best of three); here one run per fault on a shared
-2-core machine, hostile and 1 MB inputs included, so the limit only catches a window that freezes."""
 
 DIALOG_FAULTS = [fault for fault in FAULTS if "dialog" in fault.surfaces]
 
@@ -49,7 +45,7 @@ def test_fault_through_the_window(mw: Any, qtbot: Any, fault: Fault) -> None:
     outcome = run_dialog(mw, fault)
 
     check(outcome, fault, "dialog")
-    assert outcome.stall_ms is not None and outcome.stall_ms < STALL_LIMIT_MS, outcome.stall_ms
+    assert outcome.stall_ms is not None and outcome.stall_ms < FREEZE_MS, outcome.stall_ms
 
 
 @pytest.mark.parametrize("fault", ANKI_FAULTS, ids=[fault.name for fault in ANKI_FAULTS])
@@ -59,7 +55,7 @@ def test_anki_fault(mw: Any, qtbot: Any, fault: AnkiFault) -> None:
     check(outcome, Fault(fault.name, error=fault.error or None), "dialog")
     assert outcome.cards == outcome.made > 0
     assert not fault.error or len(outcome.errors) == 1, outcome.errors
-    assert outcome.stall_ms is not None and outcome.stall_ms < STALL_LIMIT_MS, outcome.stall_ms
+    assert outcome.stall_ms is not None and outcome.stall_ms < FREEZE_MS, outcome.stall_ms
 
 
 @pytest.mark.usefixtures("configured")

@@ -18,8 +18,8 @@ from tests.fake_openai import Reply, Request
 from tests.pipeline_crew import FIVE_TOPICS, Crew, task
 
 from .anki_app import (
-    Heartbeat,
     addon_module,
+    assert_never_freezes,
     close_browser,
     menu_action,
     menu_for,
@@ -29,14 +29,6 @@ from .anki_app import (
 )
 
 pytestmark = pytest.mark.timeout(120)
-
-STALL_BUDGET_MS = 100
-"""The worst main-thread stall allowed while a run goes on. The goal is 50 ms (issue 8); since runs send
-batches of topics (issue 12), a run's start measures 55–110 ms about half the time on this shared 2-core
-machine (README, Performance), so this test holds the line at twice the goal, where a learner would notice,
-and `bench/ui.py` reports the figure itself."""
-TICK_MS = 10
-"""The heartbeat's interval: a gap of one tick is no stall."""
 
 
 def open_dialog(mw, qtbot) -> Any:
@@ -545,23 +537,13 @@ def test_closing_mid_add_finishes_the_add_and_marks_the_drafts(
     mw.col.undo()
 
 
-def test_the_main_thread_never_stalls_past_the_budget_during_a_run(mw, qtbot, dialog, fake_openai) -> None:
-    """Best of five runs: this machine's 2 cores are shared, and a stall can be another program's."""
-    qtbot.wait(
-        1200
-    )  # Anki collects garbage 1 s after a window closes (the previous test's): not ours to time
-    results: list[str] = []
+def test_the_window_never_freezes_during_a_run(mw, qtbot, dialog, fake_openai) -> None:
+    qtbot.wait(1200)  # Anki collects garbage 1 s after a window closes (the last test's): not ours to time
+
+    def run() -> None:
+        generate(qtbot, dialog)
+        assert dialog.model.rowCount() == 45, dialog.status_text()
+
     with crew_server(cards_per_topic=9, latency=0.2) as url:  # in its own process, as a real server is
         mw.addonManager.writeConfig(PACKAGE, server_config(mw, fake_openai) | {"base_url": url})
-        for _ in range(5):
-            with Heartbeat() as idle:
-                qtbot.wait(1000)
-            with Heartbeat() as running:
-                generate(qtbot, dialog)
-            assert dialog.model.rowCount() == 45, dialog.status_text()
-            # The timer is late even when nothing runs on a busy machine: that much is not ours.
-            stall, noise = running.worst_ms - TICK_MS, max(0.0, idle.worst_ms - 2 * TICK_MS)
-            results.append(f"{stall:.0f} ms (idle {idle.worst_ms - TICK_MS:.0f} ms)")
-            if stall < STALL_BUDGET_MS + noise:
-                return
-    pytest.fail(f"worst stalls: {', '.join(results)}")
+        assert_never_freezes(qtbot, run)

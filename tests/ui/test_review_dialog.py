@@ -18,14 +18,19 @@ from tests.fake_openai import Request
 from tests.history import add_note, history, study
 from tests.pipeline_crew import Crew, task
 
-from .anki_app import Heartbeat, addon_module, close_browser, menu_for, server_config, wait_for_window
+from .anki_app import (
+    addon_module,
+    assert_never_freezes,
+    close_browser,
+    menu_for,
+    server_config,
+    wait_for_window,
+)
 
 pytestmark = pytest.mark.timeout(180)
 
 REVIEW_TEXT = "Review selected cards with AI…"
 DECK = "Review test"
-STALL_BUDGET_MS = 50
-TICK_MS = 10
 
 
 def vocab_type(mw) -> int:
@@ -295,10 +300,7 @@ def test_stop_keeps_the_verdicts_and_the_review_resumes_from_the_journal(
         col.remove_notes([note.id for note in made])
 
 
-def test_the_main_thread_never_stalls_more_than_50_ms_during_a_review(
-    mw, qtbot, configured, drafts_folder, fake_openai
-) -> None:
-    """Best of five runs of 200 notes: this machine's 2 cores are shared."""
+def test_the_window_never_freezes_during_a_review(mw, qtbot, configured, drafts_folder, fake_openai) -> None:
     col = mw.col
     made = [
         add_note(
@@ -309,28 +311,20 @@ def test_the_main_thread_never_stalls_more_than_50_ms_during_a_review(
         )
         for n in range(200)
     ]
-    results: list[str] = []
+
+    def run() -> None:
+        for row in dialog.session.run.rows:
+            row.verdict = None
+        dialog._update_buttons()
+        run_review(qtbot, dialog)
+        assert column(dialog, 0).count("Split in 2") == 100, dialog.status_text()
+
     try:
         with crew_server(latency=0.2) as url:  # in its own process, as a real server is
             mw.addonManager.writeConfig(PACKAGE, server_config(mw, fake_openai) | {"base_url": url})
             dialog = open_for(mw, qtbot, [note.id for note in made])
             qtbot.wait(1200)  # Anki collects garbage 1 s after a window closes: not ours to time
-            for attempt in range(5):
-                if attempt:
-                    for row in dialog.session.run.rows:
-                        row.verdict = None
-                    dialog._update_buttons()
-                with Heartbeat() as idle:
-                    qtbot.wait(1000)
-                with Heartbeat() as running:
-                    run_review(qtbot, dialog)
-                assert column(dialog, 0).count("Split in 2") == 100, dialog.status_text()
-                stall, noise = running.worst_ms - TICK_MS, max(0.0, idle.worst_ms - 2 * TICK_MS)
-                results.append(f"{stall:.0f} ms (idle {idle.worst_ms - TICK_MS:.0f} ms)")
-                if stall < STALL_BUDGET_MS + noise:
-                    break
-            else:
-                pytest.fail(f"worst stalls: {', '.join(results)}")
+            assert_never_freezes(qtbot, run)
             close(dialog)
     finally:
         col.remove_notes([note.id for note in made])

@@ -17,14 +17,10 @@ from aqt.qt import QLineEdit, Qt, sip
 from tests.build_fixtures import PACKAGE
 from tests.fake_openai import FakeOpenAI, Reply, Request
 
-from .anki_app import Heartbeat, addon_module, menu_action, top_level
+from .anki_app import FREEZE_MS, Heartbeat, addon_module, menu_action, top_level
 
 KEY = "sk-test-SETTINGS-never-shown-93b1"
 OK = {"ok": True}
-STALL_BUDGET_MS = 150
-"""The worst main-thread gap allowed while the window works in the background. Measured: 11-60 ms; a busy
-2-core machine adds outliers near 130 ms; work done on the main thread instead (importing llama-index for
-Test connection there was one such mistake) costs ~900 ms."""
 
 
 def free_port() -> int:
@@ -186,9 +182,9 @@ def test_a_local_server_is_found_offered_and_used(mw, qtbot, open_settings, fake
         dialog.local.look_again_button.click()
         assert dialog.local.label.text().startswith("Looking for ") and not dialog.local.buttons
         qtbot.waitUntil(lambda: bool(dialog.local.buttons))
+        asked = dialog._model_requests  # of the configured dead port: refused at once, "Asking…" flashes by
         qtbot.keyClicks(dialog.api_key_env, "ANY_KEY")  # the model list is asked for again after a pause
-        qtbot.waitUntil(lambda: "Asking" in dialog.model_hint.text())
-        qtbot.waitUntil(lambda: "Asking" not in dialog.model_hint.text())
+        qtbot.waitUntil(lambda: dialog._model_requests > asked and "Asking" not in dialog.model_hint.text())
     dialog.local.buttons[0].click()
 
     values = dialog.values()
@@ -199,7 +195,7 @@ def test_a_local_server_is_found_offered_and_used(mw, qtbot, open_settings, fake
         "llama3.1:latest",
         "qwen2.5:7b",
     ]
-    assert heartbeat.worst_ms < STALL_BUDGET_MS, f"the window froze for {heartbeat.worst_ms:.0f} ms"
+    assert heartbeat.worst_ms < FREEZE_MS, f"the window froze for {heartbeat.worst_ms:.0f} ms"
 
 
 def use_dead_port(mw) -> dict[str, Any]:
@@ -275,7 +271,7 @@ def test_test_connection_says_what_happened_and_the_window_stays_responsive(
     assert expected in dialog.verdict_text()
     assert KEY not in dialog.verdict_text()
     assert dialog.test_button.isEnabled()
-    assert heartbeat.worst_ms < STALL_BUDGET_MS, f"the window froze for {heartbeat.worst_ms:.0f} ms"
+    assert heartbeat.worst_ms < FREEZE_MS, f"the window froze for {heartbeat.worst_ms:.0f} ms"
     if outcome == "404":
         assert dialog.model.count() == 2  # the server's models, to pick from
 
