@@ -69,7 +69,7 @@ def test_cancel_from_another_thread_returns_soon_with_every_card_made(fake_opena
     threading.Thread(target=run_.cancel).start()
     result = run_.result(timeout=5)
 
-    assert time.monotonic() - started < 1.0
+    assert time.monotonic() - started < 3.0, "the other Reviews would take 30 s"
     assert result.cancelled
     assert_one_batch_reviewed(result.cards)
 
