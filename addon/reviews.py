@@ -65,7 +65,11 @@ class ReviewRow(BaseModel):
     def action(self) -> Action | None:
         """What applying does: the verdict's action, or the learner's edit (a rewrite or a split)."""
         if self.edits is not None:
-            return "split" if len(self.edits) > 1 else "rewrite"
+            one = len(self.edits) == 1
+            in_place = one and not self.edits[0].cannot_replace(
+                self.note.kind, self.note.fields.get("text", "")
+            )
+            return "rewrite" if in_place else "split"
         return self.verdict.action if self.verdict is not None else None
 
     @property

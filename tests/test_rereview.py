@@ -125,6 +125,44 @@ def test_rewrites_that_change_the_kind_or_give_several_cards_become_splits(fake_
     assert "gave no card" in verdicts[3].reasons[-1]
 
 
+def test_a_cloze_rewrite_that_changes_the_cloze_numbers_becomes_a_split(fake_openai: FakeOpenAI) -> None:
+    """Each cloze number is a card with its own history: a rewrite may not drop or move one."""
+    rewrites = [
+        "{{c1::TCP, UDP and QUIC}} are transport protocols",  # c2 and c3 would be left empty
+        "{{c2::Paris}} is where {{c3::France}} is governed from",  # c1 would be left empty
+        "{{c1::Paris}} is France's {{c2::capital}}",  # the same two cards, better asked
+    ]
+
+    def reviewer(notes: list[dict[str, Any]], feedback: str) -> dict[str, Any]:
+        return {
+            "verdicts": [
+                {
+                    "note": n,
+                    "verdict": "rewrite",
+                    "reasons": ["clearer"],
+                    "cards": [{"kind": "cloze", "front": t}],
+                }
+                for n, t in enumerate(rewrites, start=1)
+            ]
+        }
+
+    notes = [
+        cloze(1, "{{c1::TCP}}, {{c2::UDP}} and {{c3::QUIC}} are transport protocols"),
+        cloze(2, "{{c1::Paris}} is the capital of {{c2::France}} and {{c3::its largest city}}"),
+        cloze(3, "{{c1::Paris}} is the capital of {{c2::France}}"),
+    ]
+    merged, moved, kept = review(fake_openai, Crew(rereview=reviewer), notes).verdicts
+
+    assert (merged.action, moved.action, kept.action) == ("split", "split", "rewrite")
+    assert merged.reasons[-1] == (
+        "Its cloze numbers change (c1, c2, c3 → c1), and each number is a card, so it is added as a new note;"
+        " the original is kept."
+    )
+    assert "(c1, c2, c3 → c2, c3)" in moved.reasons[-1]
+    assert moved.cards[0].fields["Text"].startswith("{{c1::Paris}}"), "a new note's numbers run from 1"
+    assert kept.cards[0].fields["Text"] == rewrites[2]
+
+
 def test_hostile_rewrites_are_sanitized(fake_openai: FakeOpenAI) -> None:
     def hostile(notes: list[dict[str, Any]], feedback: str) -> dict[str, Any]:
         return {

@@ -116,3 +116,40 @@ def test_the_learners_edits_are_applied_and_kept_however_long(tmp_path: Path) ->
     change = change_of(again, entry.payload.markup(again))
     assert isinstance(change, Rewrite) and set(change.fields) == {"answer"}
     assert change.fields["answer"].startswith("A momentum indicator. A momentum")
+
+
+def test_an_edit_is_applied_in_place_only_when_it_keeps_the_notes_cards() -> None:
+    """Each card keeps its history: an edit of another kind, or with other cloze numbers, is a new note."""
+    cloze_note = NoteSnapshot(
+        note_id=2,
+        mod=1_700_000_000,
+        notetype_id=8,
+        kind="cloze",
+        fields={"text": "{{c1::TCP}} and {{c2::UDP}} are transport protocols"},
+        field_names={"text": "Text"},
+        deck_id=1,
+        title="TCP and UDP",
+    )
+    run = new_run(snapshot(1), cloze_note)
+    as_cloze = card(ClozeCard(text="RSI runs from {{c1::0 to 100}}"))
+    same_numbers = card(ClozeCard(text="{{c1::TCP}} and {{c2::UDP}} carry data between programs"))
+    run.put(
+        [
+            ReviewVerdict(note_id=1, action="split", cards=[as_cloze], reasons=["cloze is better"]),
+            ReviewVerdict(note_id=2, action="rewrite", cards=[same_numbers]),
+        ]
+    )
+    basic_row, cloze_row = run.rows
+
+    basic_row.edits = [NoteCard(kind="cloze", front="RSI runs from {{c1::zero to 100}}")]
+    cloze_row.edits = [NoteCard(kind="cloze", front="{{c1::TCP and UDP}} are transport protocols")]
+    assert (basic_row.action, cloze_row.action) == ("split", "split")
+    change = change_of(cloze_row, run.markup(cloze_row))
+    assert (
+        isinstance(change, Split)
+        and change.notes[0].fields["text"] == "{{c1::TCP and UDP}} are transport protocols"
+    )
+
+    cloze_row.edits = [NoteCard(kind="cloze", front="{{c1::TCP}} and {{c2::UDP}} carry data")]
+    assert cloze_row.action == "rewrite"
+    assert isinstance(change_of(cloze_row, run.markup(cloze_row)), Rewrite)

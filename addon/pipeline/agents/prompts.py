@@ -136,8 +136,9 @@ the original is kept.
 - "flag", with "cards" empty, for the learner to decide: "flag" is "ambiguous" (more than one right answer), \
 "doubtful" (the fact looks wrong or outdated: give the right one in "reasons"), "trivial" (not worth \
 remembering) or "other".
-"reasons": one or two short lines for the learner. Notes you do not list are kept. Keep each note's facts, \
-language and cloze numbers. A note with "no_extra" has no extra field: leave its "extra" empty.
+"reasons": one or two short lines for the learner. Notes you do not list are kept. Keep each note's facts \
+and language. A cloze note's rewrite keeps its cloze numbers, each a card with its own history; to change \
+them, split. A note with "no_extra" has no extra field: leave its "extra" empty.
 {LINTS_CAN_BE_WRONG}
 {CARD_RULES}
 {DATA_RULE} A note with "source" (S1, S2…) was made from the part of the source under that label: check \

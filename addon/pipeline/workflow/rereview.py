@@ -145,21 +145,23 @@ def _consistent(note: ExistingNote, said: NoteVerdict | None, lints: list[LintFi
 def suggested(
     note: ExistingNote, drafts: Sequence[CardDraft], reasons: list[str], lints: list[LintFinding]
 ) -> ReviewVerdict:
-    """A rewrite (one card of the note's kind) or a split (several cards, or one of another kind, which
-    cannot replace the note in place); keep when the one card is the note as it is."""
+    """A rewrite (one card that can replace the note's in place) or a split (several cards, or one of another
+    kind or with other cloze numbers); keep when the one card is the note as it is."""
     cards = [_card(note, number, draft) for number, draft in enumerate(drafts)]
-    if len(cards) > 1 or cards[0].draft.kind != note.card.kind:
-        if len(cards) == 1:
-            reasons = [
-                *reasons,
-                f"As a {cards[0].draft.kind} card it is added as a new note; the original is kept.",
-            ]
+    why = "" if len(cards) > 1 else _why_new_note(note, drafts[0])
+    if len(cards) > 1 or why:
+        if why:
+            reasons = [*reasons, f"{why}, so it is added as a new note; the original is kept."]
         return ReviewVerdict(note_id=note.note_id, action="split", reasons=reasons, cards=cards, lints=lints)
     if not note.has_extra:
         cards = [cards[0].model_copy(update={"draft": cards[0].draft.model_copy(update={"extra": ""})})]
     if _same(NoteCard.of(cards[0].draft), note.card):
         return ReviewVerdict(note_id=note.note_id, reasons=reasons, lints=lints)
     return ReviewVerdict(note_id=note.note_id, action="rewrite", reasons=reasons, cards=cards, lints=lints)
+
+
+def _why_new_note(note: ExistingNote, draft: CardDraft) -> str:
+    return NoteCard.of(draft).cannot_replace(note.card.kind, note.card.front)
 
 
 def _card(note: ExistingNote, number: int, draft: CardDraft) -> Card:
@@ -193,7 +195,7 @@ def checked(note: ExistingNote, verdict: ReviewVerdict, cards: list[Card]) -> Re
         return verdict.model_copy(
             update={"action": "flag", "flag": "other", "cards": [], "reasons": [*verdict.reasons, reason]}
         )
-    if verdict.action == "rewrite" and cards[0].draft.kind != note.card.kind:  # a repair changed its kind
+    if verdict.action == "rewrite" and _why_new_note(note, cards[0].draft):  # a repair, or renumbering
         return suggested(note, [cards[0].draft], verdict.reasons, verdict.lints).model_copy(
             update={"cards": cards}
         )

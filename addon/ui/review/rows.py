@@ -29,7 +29,8 @@ def verdict_text(row: ReviewRow) -> str:
         return "Waiting…"
     edited = " (edited)" if row.edited else ""
     if action == "split":
-        return f"Split in {len(row.edits or verdict.cards)}{edited}"
+        count = len(row.edits or verdict.cards)
+        return f"Split in {count}{edited}" if count > 1 else f"As a new note{edited}"
     if action == "flag":
         return f"Flag: {FLAG_WORDS.get(verdict.flag or 'other', 'check it')}"
     return f"{action.capitalize()}{edited}"
