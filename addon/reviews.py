@@ -26,6 +26,7 @@ from .notes.review_notes import NoteSnapshot
 from .pipeline.cards.anki_markup import MarkupPolicy
 from .pipeline.cards.formatting import format_card
 from .pipeline.cards.from_html import html_to_markdown
+from .pipeline.cards.in_place import why_not_in_place
 from .pipeline.models import Action, Card, ExistingNote, NoteCard, ReviewVerdict
 from .pipeline.settings import MathSetting
 
@@ -65,11 +66,10 @@ class ReviewRow(BaseModel):
     def action(self) -> Action | None:
         """What applying does: the verdict's action, or the learner's edit (a rewrite or a split)."""
         if self.edits is not None:
-            one = len(self.edits) == 1
-            in_place = one and not self.edits[0].cannot_replace(
-                self.note.kind, self.note.fields.get("text", "")
-            )
-            return "rewrite" if in_place else "split"
+            text = self.note.fields.get("text", "")
+            if len(self.edits) == 1 and not why_not_in_place(self.edits[0], self.note.kind, text):
+                return "rewrite"
+            return "split"
         return self.verdict.action if self.verdict is not None else None
 
     @property

@@ -21,7 +21,6 @@ from pydantic import (
     model_validator,
 )
 
-from .cards import cloze
 from .roles import NEXT_STEPS
 from .settings import Mode
 
@@ -378,19 +377,6 @@ class NoteCard(BaseModel):
         if isinstance(draft, ClozeCard):
             return cls(kind="cloze", front=draft.text, extra=draft.extra)
         return cls(kind="basic", front=draft.question, back=draft.answer, extra=draft.extra)
-
-    def cannot_replace(self, kind: str, front: str) -> str:
-        """Why this card cannot take the place of the cards of a note of `kind` whose question or cloze text
-        is `front`, or "" if it can. Each card of a note keeps its own review history, and a cloze note's
-        cards are its cloze numbers: a number gone would leave its card empty (Empty Cards would delete it,
-        history and all), a number moved would give one fact another's history."""
-        if self.kind != kind:
-            return f"As a {self.kind} card it needs another note type"
-        old, new = cloze.numbers(front), cloze.numbers(self.front)
-        if kind == "cloze" and old != new:
-            listed = [", ".join(f"c{n}" for n in numbers) or "none" for numbers in (old, new)]
-            return f"Its cloze numbers change ({listed[0]} → {listed[1]}), and each number is a card"
-        return ""
 
     def draft(self) -> CardDraft:
         """The card as a draft, for the lints and the Formatter (built without a model's bounds)."""

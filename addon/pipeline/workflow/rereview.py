@@ -25,6 +25,7 @@ from ..agents.edits import to_draft
 from ..agents.team import Agents
 from ..cards.anki_markup import MarkupPolicy
 from ..cards.formatting import format_card, format_cards, lint_drafts, render_failed
+from ..cards.in_place import why_not_in_place
 from ..cards.lints import needs_repair
 from ..errors import PipelineError
 from ..llm.usage import UsageMeter
@@ -161,7 +162,7 @@ def suggested(
 
 
 def _why_new_note(note: ExistingNote, draft: CardDraft) -> str:
-    return NoteCard.of(draft).cannot_replace(note.card.kind, note.card.front)
+    return why_not_in_place(NoteCard.of(draft), note.card.kind, note.card.front)
 
 
 def _card(note: ExistingNote, number: int, draft: CardDraft) -> Card:
