@@ -13,6 +13,7 @@ recorded as an error of step "run", and the cards made so far are kept.
 from __future__ import annotations
 
 import asyncio
+import importlib
 import logging
 import threading
 from collections.abc import Awaitable, Callable, Mapping, Sequence
@@ -25,6 +26,7 @@ from workflows.handler import WorkflowHandler
 
 from ..agents.team import Agents
 from ..cards.anki_markup import MarkupPolicy
+from ..cards.render import MARKDOWN_EXTENSIONS
 from ..llm.client import LLMClient
 from ..llm.slots import Slots
 from ..llm.usage import UsageMeter
@@ -39,6 +41,24 @@ from .sources import prepare
 from .state import RunRecord
 
 logger = logging.getLogger(__name__)
+
+FIRST_RUN_IMPORTS = (
+    "anyio._backends._asyncio",  # httpx's async backend
+    *(f"markdown.extensions.{name}" for name in MARKDOWN_EXTENSIONS),
+    "workflows._event_summary",
+    "workflows.plugins.basic",
+    "workflows.representation.build",
+    "workflows.representation.validate",
+    "workflows.runtime.control_loop.runner",
+    "workflows.runtime.runtime_decorators",
+    "workflows.runtime.types.step_function",
+    "workflows.runtime.verbose",
+)
+"""Modules the libraries import only when first used, by name: at a session's first run, in its thread,
+where importing them held the GIL long enough to stall Anki's window (60-90 ms). Imported with the pipeline
+instead, in the thread that loads it; `tests/test_first_run.py` checks that a run imports nothing."""
+for _name in FIRST_RUN_IMPORTS:
+    importlib.import_module(_name)
 
 R = TypeVar("R")
 K = TypeVar("K")
