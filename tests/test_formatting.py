@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import html
+import importlib.metadata
 import re
 
 import pytest
@@ -243,11 +244,15 @@ def test_code_fence_is_highlighted_with_inline_styles() -> None:
     assert sanitize_html(html) == html
 
 
-def test_unknown_or_missing_language_is_plain_escaped_code() -> None:
+def test_unknown_or_missing_language_is_plain_escaped_code(monkeypatch: pytest.MonkeyPatch) -> None:
+    searched: list[object] = []
+    monkeypatch.setattr(importlib.metadata, "entry_points", lambda **kw: searched.append(kw))
     for fence in ("```nosuchlanguage", "```"):
         html = render_markdown(f"{fence}\nif a < b: <b>x</b>\n```")
         assert html.startswith('<pre style="background: #1d2331;')
         assert "if a &lt; b: &lt;b&gt;x&lt;/b&gt;" in html and "<span" not in html
+    assert "<span" in render_markdown("```Python3\nif a < b: pass\n```"), "pygments' own, in any case"
+    assert not searched, "no search of every installed package for pygments plugins (~100 ms)"
 
 
 def test_script_in_code_block_is_text() -> None:

@@ -17,10 +17,15 @@ from functools import lru_cache
 
 import markdown
 from bs4 import BeautifulSoup, Tag
+from markdown.extensions import Extension
+from markdown.extensions.fenced_code import FencedCodeExtension
+from markdown.extensions.nl2br import Nl2BrExtension
+from markdown.extensions.sane_lists import SaneListExtension
+from markdown.extensions.tables import TableExtension
 from pygments import highlight
 from pygments.formatters import HtmlFormatter
 from pygments.lexer import Lexer
-from pygments.lexers import get_lexer_by_name
+from pygments.lexers import get_all_lexers, get_lexer_by_name
 from pygments.styles import get_style_by_name
 from pygments.token import Token
 from pygments.util import ClassNotFound
@@ -30,7 +35,6 @@ from .anki_markup import STRICT, MarkupPolicy
 from .sanitize import sanitize_tree
 
 # nl2br: LLMs break lines where they mean a line break, and a card is too short for reflowed paragraphs.
-MARKDOWN_EXTENSIONS = ("fenced_code", "tables", "sane_lists", "nl2br")
 CODE_STYLE = "lightbulb"
 _LANGUAGE_CLASS = "language-"
 
@@ -86,13 +90,19 @@ def render_markdown(text: str, policy: MarkupPolicy = STRICT) -> str:
     return soup.decode().strip()
 
 
+def _extensions() -> list[Extension]:
+    """Markdown's extensions, as objects: named by string, Markdown looks them up among every installed
+    package's entry points first (~100 ms holding the GIL at a session's first card, beside Anki's window)."""
+    return [FencedCodeExtension(), TableExtension(), SaneListExtension(), Nl2BrExtension()]
+
+
 @lru_cache(maxsize=512)
 def markdown_to_html(text: str) -> str:
     """Markdown's own HTML for `text`, math and cloze markers intact; not sanitized (the lints read this)."""
     _check_shape(text)
     converter: markdown.Markdown | None = getattr(_local, "converter", None)
     if converter is None:
-        converter = _local.converter = markdown.Markdown(extensions=list(MARKDOWN_EXTENSIONS))
+        converter = _local.converter = markdown.Markdown(extensions=_extensions())
     protected, stashed = _stash(text)
     return _PLACEHOLDER.sub(
         lambda m: html.escape(stashed[int(m.group(1))]), converter.reset().convert(_loosen_lists(protected))
@@ -188,11 +198,20 @@ def code_language(code: Tag) -> str | None:
 @lru_cache(maxsize=128)
 def find_lexer(language: str) -> Lexer | None:
     """The highlighter for a fence's language, or None. Cached: pygments looks the name up among all its
-    lexers each time (a lexer keeps no state between `highlight` calls, so one per language is shared)."""
+    lexers each time (a lexer keeps no state between `highlight` calls, so one per language is shared).
+    Only pygments' own lexers: for a name it does not know, it would search every installed package's entry
+    points for plugins (~100 ms holding the GIL, beside Anki's window)."""
+    if language.lower() not in _builtin_lexer_names():
+        return None
     try:
         return get_lexer_by_name(language)
     except ClassNotFound:
         return None
+
+
+@lru_cache(maxsize=1)
+def _builtin_lexer_names() -> frozenset[str]:
+    return frozenset(alias for _, aliases, _, _ in get_all_lexers(plugins=False) for alias in aliases)
 
 
 def _highlight_block(code: Tag) -> None:

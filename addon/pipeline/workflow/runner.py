@@ -26,7 +26,6 @@ from workflows.handler import WorkflowHandler
 
 from ..agents.team import Agents
 from ..cards.anki_markup import MarkupPolicy
-from ..cards.render import MARKDOWN_EXTENSIONS
 from ..llm.client import LLMClient
 from ..llm.slots import Slots
 from ..llm.usage import UsageMeter
@@ -44,7 +43,6 @@ logger = logging.getLogger(__name__)
 
 FIRST_RUN_IMPORTS = (
     "anyio._backends._asyncio",  # httpx's async backend
-    *(f"markdown.extensions.{name}" for name in MARKDOWN_EXTENSIONS),
     "workflows._event_summary",
     "workflows.plugins.basic",
     "workflows.representation.build",
