@@ -161,6 +161,11 @@ class Card(BaseModel):
     )
 
 
+def count_of(number: int, noun: str) -> str:
+    """ "1 request", "2 requests": a count for people."""
+    return f"{number:,} {noun}" if number == 1 else f"{number:,} {noun}s"
+
+
 class Usage(BaseModel):
     requests: int = 0
     prompt_tokens: int = 0
@@ -170,7 +175,8 @@ class Usage(BaseModel):
 
     def describe(self) -> str:
         """One line for people, e.g. "12 requests, 15,571 + 6,725 tokens, $0.0042"."""
-        text = f"{self.requests} requests, {self.prompt_tokens:,} + {self.completion_tokens:,} tokens"
+        tokens = f"{self.prompt_tokens:,} + {self.completion_tokens:,} tokens"
+        text = f"{count_of(self.requests, 'request')}, {tokens}"
         return text if self.cost_usd is None else f"{text}, ${self.cost_usd:.4f}"
 
 

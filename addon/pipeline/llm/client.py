@@ -16,6 +16,7 @@ from llama_index.core.llms import ChatMessage, ChatResponse
 from pydantic import BaseModel
 
 from ..errors import LLMError, StructuredOutputError
+from ..models import count_of
 from ..settings import LLMSettings
 from .openai_llm import NotACompletion, OpenAICompatibleLLM, ReplyTooLarge
 from .retry import Attempts
@@ -94,9 +95,5 @@ def _final(error: InvalidReply | LLMError, step: str, name: str, requests: int) 
         return error
     return StructuredOutputError(
         f"The model's replies for step '{step}' did not match the expected {name} format "
-        f"({_requests(requests)}); the last problem: {error.summary}"
+        f"({count_of(requests, 'request')}); the last problem: {error.summary}"
     )
-
-
-def _requests(n: int) -> str:
-    return "1 request" if n == 1 else f"{n} requests"

@@ -10,7 +10,7 @@ from __future__ import annotations
 from pydantic import BaseModel, Field
 from workflows.events import Event, StartEvent
 
-from ..models import AnalyzedTopic, Card, Source, TopicAnalysis, Usage
+from ..models import AnalyzedTopic, Card, Source, TopicAnalysis, Usage, count_of
 from .chunking import Chunk
 
 # Progress
@@ -36,7 +36,7 @@ class ProgressEvent(Event):
     def message(self) -> str:
         where = f"{self.role}: {self.topic}" if self.topic else self.role
         counted = self.counted or f"{self.cards_so_far} cards"
-        return f"{where} {self._verb()} ({counted}, {self.usage.requests} requests so far)"
+        return f"{where} {self._verb()} ({counted}, {count_of(self.usage.requests, 'request')} so far)"
 
     def __str__(self) -> str:
         return self.message
