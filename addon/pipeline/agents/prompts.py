@@ -131,14 +131,14 @@ Each numbered note is a card the learner has studied. Its review history stays w
 suggest a change only where the card clearly breaks a card rule. For each note that needs it, one verdict:
 - "rewrite": the same fact, better asked, as one card of the note's kind in "cards"; the note changes in \
 place.
-- "split": a note that asks for several facts, as one card per fact in "cards"; they become new notes and \
-the original is kept.
+- "split": the cards in "cards" become new notes and the original is kept: one card per fact of a note that \
+asks for several, or one card that needs other cloze numbers.
 - "flag", with "cards" empty, for the learner to decide: "flag" is "ambiguous" (more than one right answer), \
 "doubtful" (the fact looks wrong or outdated: give the right one in "reasons"), "trivial" (not worth \
 remembering) or "other".
 "reasons": one or two short lines for the learner. Notes you do not list are kept. Keep each note's facts \
 and language. A cloze note's rewrite keeps its cloze numbers, each a card with its own history; to change \
-them, split. A note with "no_extra" has no extra field: leave its "extra" empty.
+them, split, even into one card. A note with "no_extra" has no extra field: leave its "extra" empty.
 {LINTS_CAN_BE_WRONG}
 {CARD_RULES}
 {DATA_RULE} A note with "source" (S1, S2…) was made from the part of the source under that label: check \
