@@ -22,6 +22,8 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, get_args
 
+from .pipeline.wording import count_of
+
 if TYPE_CHECKING:
     from .pipeline.models import Card, RunResult
     from .pipeline.settings import LLMSettings
@@ -263,20 +265,20 @@ def _write_outputs(result: RunResult, args: argparse.Namespace) -> None:
         from .notes.package import write_apkg
 
         count = write_apkg(result.cards, args.apkg, deck_name=args.deck)
-        _say(f"wrote {args.apkg} ({count} notes in deck {args.deck!r})")
+        _say(f"wrote {args.apkg} ({count_of(count, 'note')} in deck {args.deck!r})")
 
 
 def _exit_code(result: RunResult) -> int:
     if result.cancelled:
-        _say(f"cancelled with {len(result.cards)} cards")
+        _say(f"cancelled with {count_of(len(result.cards), 'card')}")
         return EXIT_CANCELLED
     if not result.cards:
         reason = result.errors[0].message if result.errors else "the model returned no cards"
         raise CliError(f"no cards: {reason}")
     for error in result.errors:
         _say(f"{error.step}: {error.message}")
-    failed = f", {len(result.errors)} failed steps" if result.errors else ""
-    _say(f"{len(result.cards)} cards{failed}; {result.usage.describe()}")
+    failed = f", {count_of(len(result.errors), 'failed step')}" if result.errors else ""
+    _say(f"{count_of(len(result.cards), 'card')}{failed}; {result.usage.describe()}")
     return 0
 
 
@@ -307,7 +309,7 @@ def _evaluate(args: argparse.Namespace) -> int:
             "api_key_env": args.judge_api_key_env or args.api_key_env,
         }
     )
-    _say(f"judging {len(result.cards)} cards with {args.judge_model}")
+    _say(f"judging {count_of(len(result.cards), 'card')} with {args.judge_model}")
     evaluation = asyncio.run(evaluate(text, result, judge))
     print(evaluation.summary.table())
     args.json.write_text(evaluation.model_dump_json(indent=2), encoding="utf-8")
@@ -329,7 +331,7 @@ def _lint(args: argparse.Namespace) -> int:
             severity = "error" if is_blocking(finding) else "warning"
             print(f"{card.id}: {severity}: {finding.lint_id}{where}: {finding.message}")
     total = sum(map(len, findings))
-    _say(f"{len(cards)} cards, {total} findings")
+    _say(f"{count_of(len(cards), 'card')}, {count_of(total, 'finding')}")
     return EXIT_FINDINGS if total else 0
 
 

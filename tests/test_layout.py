@@ -14,7 +14,13 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 ADDON = ROOT / "addon"
 
-BOTTOM = {"addon.pipeline.errors", "addon.pipeline.models", "addon.pipeline.roles", "addon.pipeline.settings"}
+BOTTOM = {
+    "addon.pipeline.errors",
+    "addon.pipeline.models",
+    "addon.pipeline.roles",
+    "addon.pipeline.settings",
+    "addon.pipeline.wording",
+}
 LAYERS = ("cards", "llm", "agents", "workflow")
 MAY_IMPORT: dict[str, set[str]] = {
     "cards": set(),

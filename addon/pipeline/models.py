@@ -23,6 +23,7 @@ from pydantic import (
 
 from .roles import NEXT_STEPS
 from .settings import Mode
+from .wording import count_of
 
 # Bounds on what a model writes (README, "Reliability"), in the JSON schema the model gets. A text beyond its
 # bound makes the reply invalid, and it is asked for again saying what is too long; a list beyond its bound
@@ -159,11 +160,6 @@ class Card(BaseModel):
     replaces: str | None = Field(
         default=None, description="In a regeneration's result: the id of the card this one replaces."
     )
-
-
-def count_of(number: int, noun: str) -> str:
-    """ "1 request", "2 requests": a count for people."""
-    return f"{number:,} {noun}" if number == 1 else f"{number:,} {noun}s"
 
 
 class Usage(BaseModel):

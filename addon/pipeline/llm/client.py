@@ -16,8 +16,8 @@ from llama_index.core.llms import ChatMessage, ChatResponse
 from pydantic import BaseModel
 
 from ..errors import LLMError, StructuredOutputError
-from ..models import count_of
 from ..settings import LLMSettings
+from ..wording import count_of
 from .openai_llm import NotACompletion, OpenAICompatibleLLM, ReplyTooLarge
 from .retry import Attempts
 from .structured import InvalidReply, StructuredRequest

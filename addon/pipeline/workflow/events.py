@@ -10,7 +10,8 @@ from __future__ import annotations
 from pydantic import BaseModel, Field
 from workflows.events import Event, StartEvent
 
-from ..models import AnalyzedTopic, Card, Source, TopicAnalysis, Usage, count_of
+from ..models import AnalyzedTopic, Card, Source, TopicAnalysis, Usage
+from ..wording import count_of
 from .chunking import Chunk
 
 # Progress
@@ -35,7 +36,7 @@ class ProgressEvent(Event):
     @property
     def message(self) -> str:
         where = f"{self.role}: {self.topic}" if self.topic else self.role
-        counted = self.counted or f"{self.cards_so_far} cards"
+        counted = self.counted or count_of(self.cards_so_far, "card")
         return f"{where} {self._verb()} ({counted}, {count_of(self.usage.requests, 'request')} so far)"
 
     def __str__(self) -> str:
@@ -81,7 +82,7 @@ class CardsReady(ProgressEvent):
     cards: list[Card]
 
     def _verb(self) -> str:
-        return f"{len(self.cards)} cards ready"
+        return f"{count_of(len(self.cards), 'card')} ready"
 
 
 # What a run is asked to do

@@ -44,6 +44,7 @@ from ..models import (
 )
 from ..roles import Role
 from ..settings import PipelineSettings
+from ..wording import count_of
 from .events import ProgressEvent
 from .review_events import (
     BatchDone,
@@ -255,7 +256,7 @@ class ReviewRecord(Steps):
             topic=topic,
             topics_done=self.reviewed,
             topics_total=self.total,
-            counted=f"{self.reviewed} of {self.total} notes reviewed",
+            counted=f"{self.reviewed} of {count_of(self.total, 'note')} reviewed",
             usage=self.usage.snapshot(),
             **details,
         )

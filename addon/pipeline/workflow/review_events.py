@@ -8,6 +8,7 @@ from pydantic import BaseModel, Field
 from workflows.events import Event, StartEvent
 
 from ..models import ExistingNote, ReviewVerdict
+from ..wording import count_of
 from .events import ProgressEvent
 
 # Progress (the generation's step events report a review's steps too)
@@ -20,7 +21,7 @@ class VerdictsReady(ProgressEvent):
     verdicts: list[ReviewVerdict]
 
     def _verb(self) -> str:
-        return f"{len(self.verdicts)} verdicts ready"
+        return f"{count_of(len(self.verdicts), 'verdict')} ready"
 
 
 # What a review is asked to do, and its work items

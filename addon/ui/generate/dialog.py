@@ -34,6 +34,7 @@ from aqt.utils import restoreGeom, restoreSplitter, tooltip
 from PyQt6 import sip
 
 from ...notes.sources import NoteSource
+from ...pipeline.wording import count_of
 from ...responsive import begin_background_work
 from .. import GENERATE_DIALOG
 from .bars import CheckAllRow, RunStatus
@@ -295,7 +296,9 @@ class GenerateDialog(RunWindow):
         self._show_session(session)
         if session.run.deck_id:
             self.deck_chooser.selected_deck_id = session.run.deck_id  # type: ignore[assignment]
-        self._set_status(session.run.message or f"{len(session.run.pending())} cards from an earlier run.")
+        self._set_status(
+            session.run.message or f"{count_of(len(session.run.pending()), 'card')} from an earlier run."
+        )
 
     # generating
 

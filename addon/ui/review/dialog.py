@@ -33,6 +33,7 @@ from aqt.qt import (
 )
 from aqt.utils import restoreGeom, restoreSplitter, tooltip
 
+from ...pipeline.wording import count_of
 from ...responsive import background_work, begin_background_work
 from .. import REVIEW_DIALOG
 from ..generate.bars import CheckAllRow, RunStatus, plain_label
@@ -184,7 +185,7 @@ class ReviewDialog(RunWindow):
         self.apply_button.setText(f"Apply {to_apply}" if to_apply else "Apply")
         if run is not None:
             changes = sum(1 for row in run.rows if row.suggests_change and not row.done)
-            self.count_label.setText(f"{to_apply} of {changes} suggestions accepted")
+            self.count_label.setText(f"{to_apply} of {count_of(changes, 'suggestion')} accepted")
 
     # loading
 
@@ -275,7 +276,7 @@ class ReviewDialog(RunWindow):
 
         by_type = {mapping.notetype_id: mapping for mapping in maps}
         note_ids = [NoteId(note_id) for note_id in self._note_ids]
-        self._set_status(f"Reading {len(note_ids)} notes…")
+        self._set_status(f"Reading {count_of(len(note_ids), 'note')}…")
         (
             QueryOp(
                 parent=self.mw, op=lambda col: read_notes(col, note_ids, by_type), success=self._notes_read
@@ -303,8 +304,10 @@ class ReviewDialog(RunWindow):
             math = "source"
         self._show_session(ReviewSession.new(self.journal, notes, math))
         types = len({note.notetype_id for note in notes})
-        self.summary.setText(f"{len(notes)} notes of {types} note type{'s' if types != 1 else ''}")
-        self._set_status(f"{len(notes)} notes ready. Review (Ctrl+Enter) asks the agents for suggestions.")
+        self.summary.setText(f"{count_of(len(notes), 'note')} of {count_of(types, 'note type')}")
+        self._set_status(
+            f"{count_of(len(notes), 'note')} ready. Review (Ctrl+Enter) asks the agents for suggestions."
+        )
         if self.earlier is not None:
             self.earlier.offer()
 
@@ -322,7 +325,9 @@ class ReviewDialog(RunWindow):
         self._show_session(session)
         self.summary.setText(session.run.title)
         left = len(session.run.unreviewed())
-        self._set_status(session.run.message or f"{left} notes still to review." if left else "Reviewed.")
+        self._set_status(
+            session.run.message or f"{count_of(left, 'note')} still to review." if left else "Reviewed."
+        )
 
     # reviewing
 
@@ -350,7 +355,9 @@ class ReviewDialog(RunWindow):
                 return
             notes = future.result()
             self._start(
-                lambda driver: driver.review(notes, settings), f"Reviewing {len(notes)} notes…", len(notes)
+                lambda driver: driver.review(notes, settings),
+                f"Reviewing {count_of(len(notes), 'note')}…",
+                len(notes),
             )
 
         def convert() -> list[ExistingNote]:

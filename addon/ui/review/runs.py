@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Protocol
 from aqt.main import AnkiQt
 from aqt.qt import QTimer
 
+from ...pipeline.wording import count_of
 from ..generate.runs import JobRunner, Outcome, one_line
 
 SAVE_MS = 1000
@@ -75,11 +76,11 @@ class ReviewDriver(JobRunner["ReviewResult", "ProgressEvent"]):
         usage, problems = result.usage.describe(), "; ".join(error.message for error in result.errors)
         if result.cancelled:
             run.status = "stopped"
-            run.message = f"Stopped; {left} notes not reviewed yet (Review goes on with them)."
+            run.message = f"Stopped; {count_of(left, 'note')} not reviewed yet (Review goes on with them)."
         elif result.verdicts:
             run.status = "finished" if not left else "stopped"
-            suggestions = f"{changes} suggestion{'s' if changes != 1 else ''}"
-            done = f"{len(result.verdicts)} notes reviewed: {suggestions} ({usage})."
+            reviewed, suggested = count_of(len(result.verdicts), "note"), count_of(changes, "suggestion")
+            done = f"{reviewed} reviewed: {suggested} ({usage})."
             run.message = f"{done} {problems}".strip()
         else:
             run.status = "failed"
