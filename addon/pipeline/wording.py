@@ -4,5 +4,5 @@ from __future__ import annotations
 
 
 def count_of(number: int, noun: str) -> str:
-    """ "1 request", "2 requests", "1,000 notes"."""
+    """A count for people: "1 request", "2 requests", "1,000 notes"."""
     return f"{number:,} {noun}" if number == 1 else f"{number:,} {noun}s"
