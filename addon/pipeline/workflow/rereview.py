@@ -150,10 +150,10 @@ def suggested(
     """A rewrite (one card that can replace the note's in place) or a split (several cards, or one of another
     kind or with other cloze numbers); keep when the one card is the note as it is."""
     cards = [_card(note, number, draft) for number, draft in enumerate(drafts)]
-    why = "" if len(cards) > 1 else _why_new_note(note, drafts[0])
+    why = _why_new_note(note, drafts[0]) if len(cards) == 1 else ""
+    if why:
+        reasons = [*reasons, f"{why}, so it is added as a new note; the original is kept."]
     if len(cards) > 1 or why:
-        if why:
-            reasons = [*reasons, f"{why}, so it is added as a new note; the original is kept."]
         return ReviewVerdict(note_id=note.note_id, action="split", reasons=reasons, cards=cards, lints=lints)
     if not note.has_extra:
         cards = [cards[0].model_copy(update={"draft": cards[0].draft.model_copy(update={"extra": ""})})]

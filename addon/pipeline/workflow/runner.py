@@ -27,6 +27,7 @@ from workflows.handler import WorkflowHandler
 from ..agents.team import Agents
 from ..cards.anki_markup import MarkupPolicy
 from ..llm.client import LLMClient
+from ..llm.http import tls_context
 from ..llm.slots import Slots
 from ..llm.usage import UsageMeter
 from ..models import Card, RunResult, Source
@@ -54,9 +55,11 @@ FIRST_RUN_IMPORTS = (
 )
 """Modules the libraries import only when first used, by name: at a session's first run, in its thread,
 where importing them held the GIL long enough to stall Anki's window (60-90 ms). Imported with the pipeline
-instead, in the thread that loads it; `tests/test_first_run.py` checks that a run imports nothing."""
+instead, in the thread that loads it, as are the certificates every run's HTTP client trusts (40 ms);
+`tests/test_first_run.py` checks that a run imports nothing."""
 for _name in FIRST_RUN_IMPORTS:
     importlib.import_module(_name)
+tls_context()
 
 R = TypeVar("R")
 K = TypeVar("K")

@@ -114,14 +114,9 @@ class RunWindow(QDialog):
 
     def _start_loading(self) -> None:
         if self._alive():
-            self.mw.taskman.run_in_background(self._load, self._on_pipeline_loaded, uses_collection=False)
-
-    def _load(self) -> None:
-        """In a background thread: the libraries, and the certificates every run's HTTP client trusts."""
-        load_module(self.PIPELINE)
-        from ...pipeline.llm.http import tls_context
-
-        tls_context()
+            self.mw.taskman.run_in_background(
+                lambda: load_module(self.PIPELINE), self._on_pipeline_loaded, uses_collection=False
+            )
 
     def _on_pipeline_loaded(self, future: Future[Any]) -> None:
         if not self._alive():
